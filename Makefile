@@ -1,0 +1,71 @@
+# abusewatch — two commands on a fresh Debian machine:
+#   make run    installs what is missing, builds, replays the bundled sample stream
+#   make test   installs what is missing, builds (normal + ASan/UBSan), runs every test
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+SHARED     ?= ../shared
+CONFIG     ?= config/abusewatch.yaml
+SAMPLE     ?= config/samples/sample-stream.jsonl
+
+DEB_PACKAGES = cmake ninja-build g++ make pkg-config python3 clang-format \
+  libsimdjson-dev libyaml-cpp-dev libabsl-dev libxxhash-dev libcli11-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev
+
+.PHONY: all deps build run test test-fast asan bench scenarios format check-format clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/abusewatch replay --config $(CONFIG) --input $(SAMPLE) --output -
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DABUSEWATCH_SANITIZE=ON \
+	  -DABUSEWATCH_BUILD_BENCHMARKS=OFF
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+scenarios: build
+	@if [ -x $(SHARED)/scenarios/run.sh ]; then \
+	  $(SHARED)/scenarios/run.sh $(BUILD)/abusewatch $(CONFIG); \
+	else echo "no $(SHARED)/scenarios: skipped (the same files run inside the test suite)"; fi
+
+check-format:
+	@bad=$$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c warning || true); \
+	if [ "$$bad" != "0" ]; then echo "clang-format: $$bad findings (run make format)"; exit 1; fi
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+# Every test: the normal build, the acceptance scenarios, then the whole suite under ASan/UBSan.
+test: build asan
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory scenarios
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+test-fast: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+bench: build
+	./$(BUILD)/benchmarks/abusewatch_bench
+	benchmarks/replay_bench.sh $(BUILD)/abusewatch
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,107 @@
+#include "daemon/line_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <algorithm>
+#include <memory>
+
+namespace abusewatch {
+namespace {
+constexpr size_t kBlock = 1 << 20;
+}
+
+LineReader::LineReader(int fd, bool owns_fd, size_t max_line)
+    : fd_(fd), owns_fd_(owns_fd), max_line_(max_line) {
+  buf_.resize(std::max(kBlock, max_line + 2) * 2);
+}
+
+LineReader::~LineReader() {
+  if (owns_fd_) close(fd_);
+}
+
+Status LineReader::Open(const std::string& path, size_t max_line,
+                        std::unique_ptr<LineReader>* out) {
+  if (path == "-") {
+    *out = std::make_unique<LineReader>(0, false, max_line);
+    return Status::Ok();
+  }
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+  *out = std::make_unique<LineReader>(fd, true, max_line);
+  return Status::Ok();
+}
+
+// Moves unread bytes to the front and reads more. False at EOF or error with nothing new.
+bool LineReader::Fill() {
+  if (eof_) return false;
+  if (begin_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == buf_.size()) return false;
+  for (;;) {
+    ssize_t n = read(fd_, buf_.data() + end_, buf_.size() - end_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status_ = Status::IoError(std::string("read failed: ") + std::strerror(errno));
+      eof_ = true;
+      return false;
+    }
+    if (n == 0) {
+      eof_ = true;
+      return false;
+    }
+    end_ += static_cast<size_t>(n);
+    return true;
+  }
+}
+
+bool LineReader::Next(Line* line) {
+  size_t skipped = 0;  // bytes of an oversized line already discarded
+  for (;;) {
+    const char* start = buf_.data() + begin_;
+    const void* nl = std::memchr(start, '\n', end_ - begin_);
+    if (nl != nullptr) {
+      size_t len = static_cast<const char*>(nl) - start;
+      size_t total = skipped + len;
+      ++number_;
+      line->number = number_;
+      line->length = total;
+      size_t text_len = len;
+      if (text_len > 0 && start[text_len - 1] == '\r') {
+        --text_len;
+        --line->length;
+      }
+      line->oversized = skipped > 0 || len > max_line_ + 1;
+      line->text = line->oversized ? std::string_view() : std::string_view(start, text_len);
+      begin_ += len + 1;
+      return true;
+    }
+    size_t pending = end_ - begin_;
+    if (pending > max_line_ + 1) {
+      // Too long to be a valid record: drop what we have and keep scanning for the newline.
+      skipped += pending;
+      begin_ = end_;
+    }
+    if (!Fill()) {
+      pending = end_ - begin_;
+      if (pending == 0 && skipped == 0) return false;
+      ++number_;
+      line->number = number_;
+      line->length = skipped + pending;
+      size_t text_len = pending;
+      if (text_len > 0 && buf_[begin_ + text_len - 1] == '\r') --text_len;
+      line->oversized = skipped > 0;
+      line->text = line->oversized ? std::string_view()
+                                   : std::string_view(buf_.data() + begin_, text_len);
+      begin_ = end_;
+      return true;
+    }
+  }
+}
+
+}  // namespace abusewatch

@@ -1,0 +1,54 @@
+// LineReader: reads a JSON Lines stream (file or stdin) in large blocks and hands out lines
+// without copying. Lines longer than `max_line` are not buffered: the reader skips to the next
+// newline and reports the line as oversized with its true length, so one huge line cannot
+// exhaust memory. Not thread-safe.
+#ifndef ABUSEWATCH_DAEMON_LINE_READER_H_
+#define ABUSEWATCH_DAEMON_LINE_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "detectors/status.h"
+
+namespace abusewatch {
+
+class LineReader {
+ public:
+  // Takes ownership of `fd` when `owns_fd`.
+  LineReader(int fd, bool owns_fd, size_t max_line);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // Opens `path` ("-" = standard input).
+  static Status Open(const std::string& path, size_t max_line, std::unique_ptr<LineReader>* out);
+
+  struct Line {
+    std::string_view text;  // without the newline (and a trailing '\r'); empty when oversized
+    uint64_t number = 0;    // 1-based
+    size_t length = 0;      // true length in bytes
+    bool oversized = false;
+  };
+  // Next line; false at end of input (check status() for a read error). The view stays valid
+  // until the next call.
+  bool Next(Line* line);
+  const Status& status() const { return status_; }
+
+ private:
+  bool Fill();
+
+  int fd_;
+  bool owns_fd_;
+  size_t max_line_;
+  std::string buf_;
+  size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+  uint64_t number_ = 0;
+  Status status_;
+};
+
+}  // namespace abusewatch
+
+#endif  // ABUSEWATCH_DAEMON_LINE_READER_H_

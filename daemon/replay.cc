@@ -1,0 +1,146 @@
+#include "daemon/replay.h"
+
+#include <array>
+#include <memory>
+
+#include "config/config_loader.h"
+#include "daemon/line_reader.h"
+#include "daemon/output_file.h"
+#include "detectors/engine.h"
+
+namespace abusewatch {
+namespace {
+
+class FileSink final : public TransitionSink {
+ public:
+  explicit FileSink(OutputFile* out) : out_(out) {}
+  void OnTransition(const Transition& t, const RuleSet& rules) override {
+    line_.clear();
+    AppendTransitionJson(t, rules, &line_);
+    line_.push_back('\n');
+    out_->Write(line_);
+  }
+
+ private:
+  OutputFile* out_;
+  std::string line_;
+};
+
+bool IsBlank(std::string_view s) {
+  for (char c : s) {
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
+void AppendReject(uint64_t line, const Rejection& r, std::string* out) {
+  out->append("{\"line\":");
+  out->append(std::to_string(line));
+  out->append(",\"id\":");
+  if (r.has_id) {
+    AppendJsonString(r.id, out);
+  } else {
+    out->append("null");
+  }
+  out->append(",\"reason\":\"");
+  out->append(RejectReasonName(r.reason));
+  out->append("\",\"detail\":");
+  AppendJsonString(r.detail, out);
+  out->append("}\n");
+}
+
+}  // namespace
+
+int RunReplay(const ReplayOptions& options, std::ostream& err) {
+  EngineConfig config;
+  std::vector<std::string> warnings;
+  if (Status s = LoadConfigFile(options.config, &config, &warnings); !s.ok()) {
+    err << "abusewatch: config error: " << s.message() << "\n";
+    return 2;
+  }
+  for (const std::string& w : warnings) err << "abusewatch: warning: " << w << "\n";
+  std::shared_ptr<const RuleSet> rules;
+  if (Status s = RuleSet::Compile(std::move(config), &rules); !s.ok()) {
+    err << "abusewatch: config error: " << s.message() << "\n";
+    return 2;
+  }
+  const size_t max_bytes = static_cast<size_t>(rules->config().max_event_bytes);
+  std::unique_ptr<LineReader> in;
+  std::unique_ptr<OutputFile> out, rej;
+  if (Status s = LineReader::Open(options.input, max_bytes, &in); !s.ok()) {
+    err << "abusewatch: " << s.message() << "\n";
+    return 1;
+  }
+  if (Status s = OutputFile::Open(options.output, &out); !s.ok()) {
+    err << "abusewatch: " << s.message() << "\n";
+    return 1;
+  }
+  if (!options.rejects.empty()) {
+    if (Status s = OutputFile::Open(options.rejects, &rej); !s.ok()) {
+      err << "abusewatch: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  FileSink sink(out.get());
+  Engine engine(rules, &sink);
+  LineReader::Line line;
+  Rejection rejection;
+  std::string rej_line;
+  uint64_t lines = 0, blank = 0, rejected_total = 0;
+  std::array<uint64_t, kNumRejectReasons> rejected{};
+  while (in->Next(&line)) {
+    ++lines;
+    bool accepted;
+    if (line.oversized) {
+      rejection.reason = RejectReason::kTooLarge;
+      rejection.has_id = false;
+      rejection.detail = "record is " + std::to_string(line.length) +
+                         " bytes, over the limit of " + std::to_string(max_bytes);
+      accepted = false;
+    } else if (IsBlank(line.text)) {
+      ++blank;
+      continue;
+    } else {
+      accepted = engine.Offer(line.text, &rejection);
+    }
+    if (accepted) continue;
+    ++rejected_total;
+    ++rejected[static_cast<int>(rejection.reason)];
+    if (rej) {
+      rej_line.clear();
+      AppendReject(line.number, rejection, &rej_line);
+      rej->Write(rej_line);
+    }
+  }
+  engine.Finish();
+  EngineStats st = engine.stats();
+  int code = 0;
+  if (!in->status().ok()) {
+    err << "abusewatch: " << options.input << ": " << in->status().message() << "\n";
+    code = 1;
+  }
+  if (Status s = out->Close(); !s.ok()) {
+    err << "abusewatch: " << s.message() << "\n";
+    code = 1;
+  }
+  if (rej) {
+    if (Status s = rej->Close(); !s.ok()) {
+      err << "abusewatch: " << s.message() << "\n";
+      code = 1;
+    }
+  }
+  err << "abusewatch replay: " << lines << " lines (" << blank << " blank), " << st.accepted
+      << " accepted, " << rejected_total << " rejected";
+  std::string by_reason;
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    const uint64_t n = rejected[r];
+    if (n == 0) continue;
+    by_reason += by_reason.empty() ? " (" : ", ";
+    by_reason += std::string(RejectReasonName(static_cast<RejectReason>(r))) + " " + std::to_string(n);
+  }
+  if (!by_reason.empty()) by_reason += ")";
+  err << by_reason << ", " << st.transitions << " transitions\n";
+  return code;
+}
+
+}  // namespace abusewatch

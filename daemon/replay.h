@@ -1,0 +1,23 @@
+// `abusewatch replay`: runs the engine over a JSON Lines file (rules.md "Command line").
+#ifndef ABUSEWATCH_DAEMON_REPLAY_H_
+#define ABUSEWATCH_DAEMON_REPLAY_H_
+
+#include <ostream>
+#include <string>
+
+namespace abusewatch {
+
+struct ReplayOptions {
+  std::string config;
+  std::string input = "-";
+  std::string output = "-";
+  std::string rejects;  // empty: not written
+};
+
+// Exit status: 0 when the input was read to its end (rejected events included), 2 for a config
+// or usage error, 1 for an I/O failure. The summary and errors go to `err`.
+int RunReplay(const ReplayOptions& options, std::ostream& err);
+
+}  // namespace abusewatch
+
+#endif  // ABUSEWATCH_DAEMON_REPLAY_H_

@@ -1,0 +1,126 @@
+#include "detectors/event.h"
+
+#include <array>
+
+namespace abusewatch {
+namespace {
+
+constexpr std::array<std::string_view, kNumEventTypes> kTypeNames = {
+    "abuse_report", "regulator_notice", "disposition", "payment",
+    "login",        "sanction",         "account_link"};
+
+struct FieldInfo {
+  std::string_view name;
+  FieldType type;
+};
+
+constexpr std::array<FieldInfo, kNumFields> kFields = {{
+    {"id", FieldType::kString},
+    {"type", FieldType::kString},
+    {"account", FieldType::kString},
+    {"subject", FieldType::kString},
+    {"source", FieldType::kString},
+    {"category", FieldType::kString},
+    {"reporter", FieldType::kString},
+    {"verified", FieldType::kBool},
+    {"severity", FieldType::kString},
+    {"authority", FieldType::kString},
+    {"notice_id", FieldType::kString},
+    {"action", FieldType::kString},
+    {"ref", FieldType::kString},
+    {"flow", FieldType::kString},
+    {"amount", FieldType::kDecimal},
+    {"currency", FieldType::kString},
+    {"method", FieldType::kString},
+    {"list_price", FieldType::kDecimal},
+    {"fee_rate", FieldType::kDecimal},
+    {"price_ratio", FieldType::kDecimal},
+    {"payer", FieldType::kString},
+    {"ip", FieldType::kString},
+    {"signals", FieldType::kStringArray},
+    {"device", FieldType::kString},
+    {"kind", FieldType::kString},
+    {"entity_keys", FieldType::kStringArray},
+}};
+
+}  // namespace
+
+std::string_view EventTypeName(EventType t) { return kTypeNames[static_cast<int>(t)]; }
+
+std::optional<EventType> EventTypeFromName(std::string_view name) {
+  for (int i = 0; i < kNumEventTypes; ++i) {
+    if (kTypeNames[i] == name) return static_cast<EventType>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view FieldName(FieldId f) { return kFields[static_cast<int>(f)].name; }
+FieldType TypeOfField(FieldId f) { return kFields[static_cast<int>(f)].type; }
+
+std::optional<FieldId> FieldFromName(std::string_view name) {
+  for (int i = 0; i < kNumFields; ++i) {
+    if (kFields[i].name == name) return static_cast<FieldId>(i);
+  }
+  return std::nullopt;
+}
+
+void Event::Clear() {
+  storage_.clear();
+  strs_.fill(StrRef{});
+  elements_.clear();
+  type = EventType::kLogin;
+  ts_ms = 0;
+  verified = false;
+  has_verified = false;
+  amount_base_fen = 0;
+  amount_fen = 0;
+  list_price.reset();
+  fee_rate.reset();
+}
+
+StrRef Event::Append(std::string_view v) {
+  StrRef r;
+  r.offset = static_cast<uint32_t>(storage_.size());
+  r.length = static_cast<uint32_t>(v.size());
+  r.present = true;
+  storage_.append(v);
+  return r;
+}
+
+void Event::SetStr(FieldId f, std::string_view v) { strs_[static_cast<int>(f)] = Append(v); }
+
+void Event::AddArrayElement(FieldId f, std::string_view v) {
+  strs_[static_cast<int>(f)].present = true;
+  elements_.push_back({f, Append(v)});
+}
+
+size_t Event::ArraySize(FieldId f) const {
+  size_t n = 0;
+  for (const Element& e : elements_) n += e.field == f;
+  return n;
+}
+
+std::string_view Event::ArrayElement(FieldId f, size_t i) const {
+  for (const Element& e : elements_) {
+    if (e.field != f) continue;
+    if (i == 0) return std::string_view(storage_.data() + e.ref.offset, e.ref.length);
+    --i;
+  }
+  return {};
+}
+
+std::optional<Decimal> Event::NumericField(FieldId f) const {
+  switch (f) {
+    case FieldId::kAmount:
+      if (type != EventType::kPayment) return std::nullopt;
+      return Decimal{static_cast<UInt128>(amount_base_fen), 2};
+    case FieldId::kListPrice:
+      return list_price;
+    case FieldId::kFeeRate:
+      return fee_rate;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace abusewatch

@@ -1,0 +1,43 @@
+#include "detectors/key_table.h"
+
+namespace abusewatch {
+
+uint32_t KeyTable::Acquire(std::string_view key) {
+  auto it = index_.find(AsAbsl(key));
+  if (it != index_.end()) {
+    ++entries_[it->second].refs;
+    return it->second;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  entries_[id].key.assign(key);
+  entries_[id].refs = 1;
+  index_.emplace(entries_[id].key, id);
+  return id;
+}
+
+void KeyTable::Release(uint32_t id) {
+  if (--entries_[id].refs == 0) released_.push_back(id);
+}
+
+void KeyTable::Collect() {
+  for (uint32_t id : released_) {
+    Entry& e = entries_[id];
+    if (e.refs != 0) continue;
+    auto it = index_.find(AsAbsl(e.key));
+    if (it == index_.end() || it->second != id) continue;
+    index_.erase(it);
+    e.key.clear();
+    e.key.shrink_to_fit();
+    free_.push_back(id);
+  }
+  released_.clear();
+}
+
+}  // namespace abusewatch

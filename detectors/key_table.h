@@ -1,0 +1,55 @@
+// KeyTable interns group keys (account ids, subjects, ...) to dense uint32_t ids shared by all
+// detectors, so a key is hashed once per event and stored once however many rules hold state
+// for it. Entries are reference-counted: each detector state holding a key owns one reference.
+// Released entries are reclaimed only by Collect(), called by the engine between steps, so an
+// id stays valid for the whole step in which its last reference went away.
+// Not thread-safe.
+#ifndef ABUSEWATCH_DETECTORS_KEY_TABLE_H_
+#define ABUSEWATCH_DETECTORS_KEY_TABLE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+
+namespace abusewatch {
+
+// absl containers' heterogeneous lookup takes absl::string_view (not std's in this build).
+inline absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+class KeyTable {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  // Id of `key`, or kNone. Does not add a reference.
+  uint32_t Find(std::string_view key) const {
+    auto it = index_.find(AsAbsl(key));
+    return it == index_.end() ? kNone : it->second;
+  }
+  // Id of `key`, creating it if needed, and adds one reference.
+  uint32_t Acquire(std::string_view key);
+  void Ref(uint32_t id) { ++entries_[id].refs; }
+  // Drops one reference; the entry is reclaimed at the next Collect() if none remain.
+  void Release(uint32_t id);
+  void Collect();
+
+  std::string_view Get(uint32_t id) const { return entries_[id].key; }
+  size_t size() const { return index_.size(); }
+
+ private:
+  struct Entry {
+    std::string key;
+    uint32_t refs = 0;
+  };
+  absl::flat_hash_map<std::string, uint32_t> index_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> released_;
+};
+
+}  // namespace abusewatch
+
+#endif  // ABUSEWATCH_DETECTORS_KEY_TABLE_H_

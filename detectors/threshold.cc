@@ -1,0 +1,199 @@
+// threshold detector (rules.md "threshold"): one aggregation shared by every rule line that
+// differs only in its threshold. Per key it keeps one aggregate per non-empty bucket (count /
+// sum), or for distinct one entry per value with its latest bucket; never one per event.
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "detectors/detector.h"
+#include "detectors/selector.h"
+#include "detectors/timeutil.h"
+
+namespace abusewatch {
+namespace {
+
+class ThresholdDetector final : public Detector {
+ public:
+  ThresholdDetector(const RuleSet& rules, int index)
+      : Detector(rules, index),
+        r_(*spec_.spec),
+        window_(r_.window_ms),
+        gran_(r_.granularity_ms),
+        zone_(rules.config().timezone_offset_ms) {}
+
+  void OnEvent(const Event& e, DetectorContext& ctx) override {
+    if (r_.reset_on && MatchSelector(*r_.reset_on, e)) Reset(e, ctx);
+    if (!MatchSelector(r_.select, e)) return;
+    values_.clear();
+    Int128 add = 1;
+    if (r_.aggregate == Aggregate::kSum) {
+      add = e.amount_base_fen;
+    } else if (r_.aggregate == Aggregate::kDistinct) {
+      if (TypeOfField(r_.field) == FieldType::kStringArray) {
+        for (size_t i = 0, n = e.ArraySize(r_.field); i < n; ++i) {
+          std::string_view v = e.ArrayElement(r_.field, i);
+          if (!v.empty()) values_.push_back(v);
+        }
+      } else if (e.Has(r_.field) && !e.Str(r_.field).empty()) {
+        values_.push_back(e.Str(r_.field));
+      }
+      if (values_.empty()) return;
+    }
+    uint32_t key = ctx.AcquireKey(spec_.group_by);
+    auto [it, fresh] = states_.try_emplace(key);
+    if (!fresh) ctx.ReleaseKey(key);  // the state already holds a reference
+    State& s = it->second;
+    const int64_t b = BucketStart(e.ts_ms, gran_, zone_);
+    Expire(s, b - window_);
+    if (s.head == s.buckets.size() || s.buckets.back().start != b) s.buckets.push_back({b, 0});
+    if (r_.aggregate == Aggregate::kDistinct) {
+      if (!s.distinct) s.distinct = std::make_unique<absl::flat_hash_map<std::string, int64_t>>();
+      for (std::string_view v : values_) {
+        auto [vit, new_value] = s.distinct->try_emplace(AsAbsl(v), b);
+        if (new_value) {
+          s.buckets.back().value += 1;
+          s.total += 1;
+        } else if (vit->second != b) {
+          BucketAt(s, vit->second).value -= 1;
+          s.buckets.back().value += 1;
+          vit->second = b;
+        }
+      }
+    } else {
+      s.buckets.back().value += add;
+      s.total += add;
+    }
+    s.evidence.Add(e.ts_ms, e.id());
+    Evaluate(s, key, e.ts_ms, ctx);
+    if (s.timer_at == kNoTimer) ScheduleNext(it, ctx);
+  }
+
+  void OnTimer(int64_t at, uint32_t key, DetectorContext& ctx) override {
+    auto it = states_.find(key);
+    if (it == states_.end() || it->second.timer_at != at) return;
+    State& s = it->second;
+    s.timer_at = kNoTimer;
+    Expire(s, at - window_);
+    Evaluate(s, key, at, ctx);
+    ScheduleNext(it, ctx);
+  }
+
+  bool IsFiring(int slot, uint32_t key) const override {
+    auto it = states_.find(key);
+    return it != states_.end() && ((it->second.firing >> slot) & 1u);
+  }
+
+  size_t StateCount() const override { return states_.size(); }
+
+ private:
+  struct Bucket {
+    int64_t start;
+    Int128 value;
+  };
+  struct State {
+    std::vector<Bucket> buckets;  // ascending; live from `head`
+    size_t head = 0;
+    Int128 total = 0;
+    uint64_t firing = 0;  // bit per rule slot
+    int64_t timer_at = kNoTimer;
+    std::unique_ptr<absl::flat_hash_map<std::string, int64_t>> distinct;  // value → latest bucket
+    Evidence evidence;
+  };
+  using Map = absl::flat_hash_map<uint32_t, State>;
+
+  static Bucket& BucketAt(State& s, int64_t start) {
+    auto it = std::lower_bound(s.buckets.begin() + static_cast<ptrdiff_t>(s.head), s.buckets.end(),
+                               start, [](const Bucket& b, int64_t x) { return b.start < x; });
+    return *it;
+  }
+
+  // Drops buckets with start <= cutoff (they left the window).
+  void Expire(State& s, int64_t cutoff) {
+    bool scan = false;
+    while (s.head < s.buckets.size() && s.buckets[s.head].start <= cutoff) {
+      if (r_.aggregate == Aggregate::kDistinct) {
+        scan |= s.buckets[s.head].value > 0;
+      } else {
+        s.total -= s.buckets[s.head].value;
+      }
+      ++s.head;
+    }
+    if (scan) {
+      absl::erase_if(*s.distinct, [cutoff](const auto& kv) { return kv.second <= cutoff; });
+      s.total = static_cast<Int128>(s.distinct->size());
+    }
+    Compact(s);
+  }
+
+  static void Compact(State& s) {
+    if (s.head > 0 && s.head * 2 >= s.buckets.size()) {
+      s.buckets.erase(s.buckets.begin(), s.buckets.begin() + static_cast<ptrdiff_t>(s.head));
+      s.head = 0;
+    }
+  }
+
+  void Evaluate(State& s, uint32_t key, int64_t at, DetectorContext& ctx) {
+    for (size_t slot = 0; slot < spec_.rules.size(); ++slot) {
+      const int rule = spec_.rules[slot];
+      const bool now = s.total >= rules_.rules()[rule].line;
+      const bool was = (s.firing >> slot) & 1u;
+      if (now == was) continue;
+      s.firing ^= uint64_t{1} << slot;
+      int64_t oldest = BucketStart(at, gran_, zone_) - window_ + gran_;
+      ctx.Emit(rule, key, now, at, true, s.total, s.evidence.Since(oldest));
+    }
+  }
+
+  void ScheduleNext(Map::iterator it, DetectorContext& ctx) {
+    State& s = it->second;
+    while (s.head < s.buckets.size() && s.buckets[s.head].value == 0) ++s.head;
+    Compact(s);
+    if (s.head == s.buckets.size()) {
+      // Empty: the value is 0, below every (positive) line, so nothing is firing.
+      ctx.ReleaseKey(it->first);
+      states_.erase(it);
+      return;
+    }
+    s.timer_at = s.buckets[s.head].start + window_;
+    ctx.Schedule(index_, it->first, s.timer_at);
+  }
+
+  void Reset(const Event& e, DetectorContext& ctx) {
+    uint32_t key = ctx.FindKey(spec_.group_by);
+    if (key == KeyTable::kNone) return;
+    auto it = states_.find(key);
+    if (it == states_.end()) return;
+    for (size_t slot = 0; slot < spec_.rules.size(); ++slot) {
+      if ((it->second.firing >> slot) & 1u) {
+        ctx.Emit(spec_.rules[slot], key, false, e.ts_ms, true, 0, {std::string(e.id())});
+      }
+    }
+    ctx.ReleaseKey(key);
+    states_.erase(it);
+  }
+
+  const RuleSpec& r_;
+  const int64_t window_, gran_, zone_;
+  Map states_;
+  std::vector<std::string_view> values_;  // scratch
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> MakeThresholdDetector(const RuleSet& rules, int index) {
+  return std::make_unique<ThresholdDetector>(rules, index);
+}
+
+void Evidence::Add(int64_t ts, std::string_view id) {
+  if (items_.size() == kMaxEvidence) items_.erase(items_.begin());
+  items_.emplace_back(ts, std::string(id));
+}
+
+std::vector<std::string> Evidence::Since(int64_t since) const {
+  std::vector<std::string> out;
+  for (const auto& [ts, id] : items_) {
+    if (ts >= since) out.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace abusewatch

@@ -1,0 +1,140 @@
+#include "detectors/transition.h"
+
+#include "detectors/timeutil.h"
+
+namespace abusewatch {
+namespace {
+
+// Length of a valid UTF-8 sequence starting at s[i], or 0 when invalid.
+size_t Utf8Len(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+      ++i;
+    } else if (c < 0x20) {
+      switch (c) {
+        case '\n': out->append("\\n"); break;
+        case '\r': out->append("\\r"); break;
+        case '\t': out->append("\\t"); break;
+        default:
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xF]);
+      }
+      ++i;
+    } else if (c < 0x80) {
+      out->push_back(static_cast<char>(c));
+      ++i;
+    } else {
+      size_t n = Utf8Len(s, i);
+      if (n == 0) {
+        out->append("\xEF\xBF\xBD");
+        ++i;
+      } else {
+        out->append(s.substr(i, n));
+        i += n;
+      }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendTransitionJson(const Transition& t, const RuleSet& rules, std::string* out) {
+  const CompiledRule& r = rules.rules()[t.rule];
+  out->append("{\"rule\":");
+  AppendJsonString(r.spec.id, out);
+  out->append(",\"key\":");
+  AppendJsonString(t.key, out);
+  out->append(t.firing ? ",\"state\":\"firing\",\"at\":\"" : ",\"state\":\"resolved\",\"at\":\"");
+  char ts[24];
+  FormatRfc3339UtcTo(t.at_ms, ts);
+  out->append(ts, 24);
+  out->append("\",\"value\":");
+  if (t.has_value) {
+    bool sum = r.spec.aggregate == Aggregate::kSum;
+    if (sum) out->push_back('"');
+    out->append(sum ? FormatScaled(t.value, 2) : FormatInt(t.value));
+    out->append(sum ? "\",\"threshold\":\"" : ",\"threshold\":");
+    out->append(sum ? FormatScaled(r.line, 2) : FormatInt(r.line));
+    if (sum) out->push_back('"');
+  } else {
+    out->append("null,\"threshold\":null");
+  }
+  out->append(",\"severity\":\"");
+  out->append(SeverityName(r.spec.severity));
+  out->append("\",\"basis\":");
+  AppendJsonString(r.spec.basis, out);
+  out->append(",\"events\":[");
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    if (i) out->push_back(',');
+    AppendJsonString(t.events[i], out);
+  }
+  out->append("]}");
+}
+
+std::string_view RuleKindName(RuleKind k) {
+  switch (k) {
+    case RuleKind::kThreshold: return "threshold";
+    case RuleKind::kAbsence: return "absence";
+    case RuleKind::kSequence: return "sequence";
+    case RuleKind::kAllOf: return "all_of";
+    case RuleKind::kAnyOf: return "any_of";
+  }
+  return "?";
+}
+
+std::string_view AggregateName(Aggregate a) {
+  switch (a) {
+    case Aggregate::kCount: return "count";
+    case Aggregate::kSum: return "sum";
+    case Aggregate::kDistinct: return "distinct";
+  }
+  return "?";
+}
+
+std::string_view SeverityName(Severity s) {
+  switch (s) {
+    case Severity::kInfo: return "info";
+    case Severity::kWarning: return "warning";
+    case Severity::kCritical: return "critical";
+  }
+  return "?";
+}
+
+}  // namespace abusewatch
