@@ -88,6 +88,8 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   rp->add_option("--rejects", replay.rejects,
                  "write rejected lines here as {line,id,reason,detail} JSON Lines");
+  rp->add_flag("--decode-only", replay.decode_only,
+               "only check lines against the event contract (no rules, no late/duplicate)");
 
   std::string check_path;
   CLI::App* cc = app.add_subcommand(
@@ -109,6 +111,12 @@ int Run(int argc, char** argv) {
   gn->add_option("--bad-fraction", gen.bad_fraction, "fraction of invalid lines")
       ->capture_default_str();
   gn->add_option("--start", gen_start, "event time of the first event (RFC 3339)");
+  int64_t span_days = 30;
+  gn->add_option("--span-days", span_days, "event times spread over this many days")
+      ->capture_default_str();
+  gn->add_option("--disorder", gen.disorder,
+                 "fraction of background lines up to 20 s out of order (<= 0.5)")
+      ->capture_default_str();
   gn->add_option("--output", gen_out, "file to write; - for standard output")->capture_default_str();
 
   try {
@@ -124,6 +132,7 @@ int Run(int argc, char** argv) {
       std::cerr << "abusewatch: --start must be an RFC 3339 time with offset\n";
       return 2;
     }
+    gen.span_ms = span_days * kMsPerDay;
     return Generate(gen, gen_out);
   }
   return 2;

@@ -83,6 +83,13 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
   }
   FileSink sink(out.get());
   Engine engine(rules, &sink);
+  DecoderOptions decoder_options;
+  decoder_options.max_event_bytes = max_bytes;
+  decoder_options.base_currency = rules->config().base_currency;
+  decoder_options.currency_rates = rules->config().currency_rates;
+  Decoder decoder(decoder_options);
+  Event event;
+  uint64_t decoded = 0;
   LineReader::Line line;
   Rejection rejection;
   std::string rej_line;
@@ -100,6 +107,9 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
     } else if (IsBlank(line.text)) {
       ++blank;
       continue;
+    } else if (options.decode_only) {
+      accepted = decoder.Decode(line.text, &event, &rejection);
+      decoded += accepted;
     } else {
       accepted = engine.Offer(line.text, &rejection);
     }
@@ -129,7 +139,7 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
       code = 1;
     }
   }
-  err << "abusewatch replay: " << lines << " lines (" << blank << " blank), " << st.accepted
+  err << "abusewatch replay: " << lines << " lines (" << blank << " blank), " << (options.decode_only ? decoded : st.accepted)
       << " accepted, " << rejected_total << " rejected";
   std::string by_reason;
   for (int r = 0; r < kNumRejectReasons; ++r) {

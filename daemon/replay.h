@@ -12,6 +12,10 @@ struct ReplayOptions {
   std::string input = "-";
   std::string output = "-";
   std::string rejects;  // empty: not written
+  // Only check each line against the event contract (events.md): no rules, no lateness or
+  // duplicate checks, no output. For validating a backfill file, and as the decode ceiling in
+  // benchmarks.
+  bool decode_only = false;
 };
 
 // Exit status: 0 when the input was read to its end (rejected events included), 2 for a config

@@ -9,13 +9,14 @@ DedupIndex::Hash DedupIndex::HashId(std::string_view id) {
   return {h.high64, h.low64};
 }
 
-void DedupIndex::Insert(const Hash& h, int64_t ts) {
+bool DedupIndex::InsertIfNew(const Hash& h, int64_t ts, int64_t floor) {
   auto [it, fresh] = map_.try_emplace(h, ts);
   if (!fresh) {
-    if (it->second >= ts) return;
+    if (it->second >= floor) return false;
     it->second = ts;
   }
   fifo_.emplace_back(ts, h);
+  return true;
 }
 
 void DedupIndex::Evict(int64_t floor) {

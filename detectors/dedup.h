@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "detectors/huge_page_allocator.h"
 
 namespace abusewatch {
 
@@ -25,13 +26,21 @@ class DedupIndex {
     auto it = map_.find(h);
     return it != map_.end() && it->second >= floor;
   }
-  void Insert(const Hash& h, int64_t ts);
+  // One lookup: false when `h` was seen with ts >= floor (a duplicate; nothing changes),
+  // otherwise records (h, ts) and returns true.
+  bool InsertIfNew(const Hash& h, int64_t ts, int64_t floor);
   // Forgets ids whose latest ts is below `floor`.
   void Evict(int64_t floor);
   size_t size() const { return map_.size(); }
 
  private:
-  absl::flat_hash_map<Hash, int64_t> map_;
+  // The keys are already uniformly distributed hashes: use their low half as is.
+  struct PassThroughHash {
+    size_t operator()(const Hash& h) const { return static_cast<size_t>(h.second); }
+  };
+  absl::flat_hash_map<Hash, int64_t, PassThroughHash, std::equal_to<Hash>,
+                      HugePageAllocator<std::pair<const Hash, int64_t>>>
+      map_;
   std::deque<std::pair<int64_t, Hash>> fifo_;  // arrival order (≈ ts order)
 };
 

@@ -221,7 +221,8 @@ struct Engine::Impl final : DetectorContext {
       return Reject(RejectReason::kLate, std::move(detail), id, rejection);
     }
     const DedupIndex::Hash h = DedupIndex::HashId(e->id());
-    if (max_ts != kNoTime && dedup.Seen(h, max_ts - c.dedup_horizon_ms)) {
+    const int64_t floor = max_ts == kNoTime ? kNoTime : max_ts - c.dedup_horizon_ms;
+    if (!dedup.InsertIfNew(h, e->ts_ms, floor)) {
       std::string id(e->id());
       pool.push_back(std::move(e));
       return Reject(RejectReason::kDuplicate,
@@ -231,7 +232,6 @@ struct Engine::Impl final : DetectorContext {
     }
     ++stats.accepted;
     ++stats.accepted_by_type[static_cast<int>(e->type)];
-    dedup.Insert(h, e->ts_ms);
     if (max_ts == kNoTime || e->ts_ms > max_ts) {
       max_ts = e->ts_ms;
       dedup.Evict(max_ts - c.dedup_horizon_ms);

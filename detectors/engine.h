@@ -54,7 +54,8 @@ class Engine {
   bool OfferEvent(Event&& event, Rejection* rejection);
 
   // End of input: processes every buffered event, then the timers due at or before the largest
-  // accepted event time, and flushes all transitions to the sink. Offer() may continue after.
+  // accepted event time, and flushes all transitions to the sink. It ends the input: events
+  // offered afterwards are processed after everything finished, whatever their time.
   void Finish();
 
   // Largest accepted event time, or INT64_MIN when none.

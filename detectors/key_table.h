@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "detectors/huge_page_allocator.h"
 
 namespace abusewatch {
 
@@ -44,7 +45,10 @@ class KeyTable {
     std::string key;
     uint32_t refs = 0;
   };
-  absl::flat_hash_map<std::string, uint32_t> index_;
+  absl::flat_hash_map<std::string, uint32_t, absl::container_internal::hash_default_hash<std::string>,
+                      absl::container_internal::hash_default_eq<std::string>,
+                      HugePageAllocator<std::pair<const std::string, uint32_t>>>
+      index_;
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> released_;

@@ -35,7 +35,7 @@ void Head(Gen& g, std::string_view type, int64_t ts, uint64_t id = 0) {
   s->append("\",\"type\":\"");
   s->append(type);
   s->append("\",\"ts\":");
-  AppendTs(s, ts, g.PickTsStyle());
+  g.AppendTime(s, ts);
 }
 
 void Account(Gen& g) {

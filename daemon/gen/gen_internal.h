@@ -27,16 +27,18 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : engine_(seed) {}
   uint64_t Next() { return engine_(); }
-  // Uniform in [0, n) for n > 0 (multiply-shift; bias below 2^-40 for the n used here).
+  // Uniform in [0, n) for n > 0 by multiply-shift: small n take a 32-bit half of a draw
+  // (relative bias below n / 2^32 ≤ 2^-12), larger n a whole draw.
   uint64_t Below(uint64_t n) {
+    if (n <= (uint64_t{1} << 20)) return (Half() * n) >> 32;
     return static_cast<uint64_t>((static_cast<unsigned __int128>(engine_()) * n) >> 64);
   }
   // Uniform in [lo, hi], lo <= hi.
   int64_t Between(int64_t lo, int64_t hi) {
     return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo) + 1));
   }
-  // True with probability p (53-bit resolution).
-  bool Chance(double p) { return static_cast<double>(engine_() >> 11) * 0x1.0p-53 < p; }
+  // True with probability p (32-bit resolution).
+  bool Chance(double p) { return static_cast<double>(Half()) * 0x1.0p-32 < p; }
   bool Percent(uint64_t pct) { return Below(100) < pct; }
   template <typename T, size_t N>
   const T& Pick(const T (&items)[N]) {
@@ -44,7 +46,20 @@ class Rng {
   }
 
  private:
+  uint64_t Half() {
+    if (has_half_) {
+      has_half_ = false;
+      return half_;
+    }
+    uint64_t x = engine_();
+    half_ = x >> 32;
+    has_half_ = true;
+    return x & 0xffffffffu;
+  }
+
   std::mt19937_64 engine_;
+  uint64_t half_ = 0;
+  bool has_half_ = false;
 };
 
 enum class Ev : uint8_t { kReport, kNotice, kDisposition, kPayment, kLogin, kSanction, kLink };
@@ -55,10 +70,13 @@ void AppendUint(std::string* s, uint64_t v);
 void AppendFen(std::string* s, int64_t fen);
 // Event time: kLocal "2026-01-01T08:00:00.123+08:00", kUtc "…Z", kEpoch integer ms.
 enum class TsStyle : uint8_t { kLocal, kUtc, kEpoch };
-void AppendTs(std::string* s, int64_t ms, TsStyle style);
+struct DayCache {  // the date text of the last day formatted
+  int64_t day = INT64_MIN;
+  char date[11] = {};  // "YYYY-MM-DDT"
+};
+void AppendTs(std::string* s, int64_t ms, TsStyle style, DayCache* cache);
 // "acct-000123" for background account `index`.
 void AppendAccount(std::string* s, uint32_t index);
-std::string AccountName(uint32_t index);
 // 16 hex digits of a 64-bit mix of `x` (stable pseudonymous keys, devices).
 void AppendHex(std::string* s, uint64_t x);
 uint64_t Mix64(uint64_t x);
@@ -70,7 +88,6 @@ class Json {
   explicit Json(std::string* s) : s_(s) {}
   Json& Str(std::string_view key, std::string_view v);
   Json& Raw(std::string_view key, std::string_view raw);
-  Json& Uint(std::string_view key, uint64_t v);
   Json& Bool(std::string_view key, bool v) { return Raw(key, v ? "true" : "false"); }
   Json& Array(std::string_view key, std::initializer_list<std::string_view> items);
   // Money from integer fen: "12.30" (as_number: 12.30; whole: "12" or 12 when fen % 100 == 0).
@@ -121,6 +138,8 @@ class Gen {
   // Closes a line written to be rejected with `reason`.
   void EndBad(std::string_view reason);
   TsStyle PickTsStyle();
+  // The time of a line, in a style picked by PickTsStyle.
+  void AppendTime(std::string* s, int64_t ts);
   uint64_t NewId() { return next_id_++; }
 
   void Push(int64_t ts, Ev type, std::string body, bool planted, int32_t link_set = -1,
@@ -149,6 +168,7 @@ class Gen {
   uint64_t seq_ = 0;
   std::priority_queue<Pending, std::vector<Pending>, PendingLater> queue_;
   std::vector<uint64_t> links_;
+  DayCache local_days_, utc_days_;
 };
 
 // gen_background.cc: one background line (maybe with follow-ups) at a time in [lo, hi).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -22,52 +23,65 @@ std::string_view EvName(Ev t) {
 
 void AppendUint(std::string* s, uint64_t v) {
   char tmp[20];
-  int n = 0;
+  char* p = tmp + sizeof(tmp);
   do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
+    *--p = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  while (n > 0) s->push_back(tmp[--n]);
+  s->append(p, static_cast<size_t>(tmp + sizeof(tmp) - p));
 }
 
 void AppendFen(std::string* s, int64_t fen) {
   AppendUint(s, static_cast<uint64_t>(fen / 100));
-  s->push_back('.');
-  s->push_back(static_cast<char>('0' + fen % 100 / 10));
-  s->push_back(static_cast<char>('0' + fen % 10));
+  const char cents[3] = {'.', static_cast<char>('0' + fen % 100 / 10),
+                         static_cast<char>('0' + fen % 10)};
+  s->append(cents, 3);
 }
 
-void AppendTs(std::string* s, int64_t ms, TsStyle style) {
-  char tmp[24];
-  switch (style) {
-    case TsStyle::kLocal:
-      FormatRfc3339UtcTo(ms + kLocalOffsetMs, tmp);
-      s->push_back('"');
-      s->append(tmp, 23);
-      s->append("+08:00\"");
-      break;
-    case TsStyle::kUtc:
-      FormatRfc3339UtcTo(ms, tmp);
-      s->push_back('"');
-      s->append(tmp, 24);
-      s->push_back('"');
-      break;
-    case TsStyle::kEpoch:
-      AppendUint(s, static_cast<uint64_t>(ms));
-      break;
+void AppendTs(std::string* s, int64_t ms, TsStyle style, DayCache* cache) {
+  if (style == TsStyle::kEpoch) {
+    AppendUint(s, static_cast<uint64_t>(ms));
+    return;
   }
+  const int64_t t = style == TsStyle::kLocal ? ms + kLocalOffsetMs : ms;
+  const int64_t day = FloorDiv(t, kDay);
+  if (day != cache->day) {
+    char tmp[24];
+    FormatRfc3339UtcTo(day * kDay, tmp);
+    std::memcpy(cache->date, tmp, sizeof(cache->date));
+    cache->day = day;
+  }
+  int64_t rem = t - day * kDay;
+  char out[32];
+  out[0] = '"';
+  std::memcpy(out + 1, cache->date, sizeof(cache->date));  // "YYYY-MM-DDT"
+  auto put2 = [&](int pos, int64_t v) {
+    out[pos] = static_cast<char>('0' + v / 10);
+    out[pos + 1] = static_cast<char>('0' + v % 10);
+  };
+  put2(12, rem / kHour);
+  out[14] = ':';
+  put2(15, rem / kMinute % 60);
+  out[17] = ':';
+  put2(18, rem / 1000 % 60);
+  out[20] = '.';
+  out[21] = static_cast<char>('0' + rem % 1000 / 100);
+  put2(22, rem % 100);
+  size_t n = 24;
+  if (style == TsStyle::kLocal) {
+    std::memcpy(out + n, "+08:00\"", 7);
+    n += 7;
+  } else {
+    std::memcpy(out + n, "Z\"", 2);
+    n += 2;
+  }
+  s->append(out, n);
 }
 
 void AppendAccount(std::string* s, uint32_t index) {
   s->append("acct-");
   for (uint32_t p = 100000; p > 1 && index < p; p /= 10) s->push_back('0');
   AppendUint(s, index);
-}
-
-std::string AccountName(uint32_t index) {
-  std::string s;
-  AppendAccount(&s, index);
-  return s;
 }
 
 uint64_t Mix64(uint64_t x) {  // splitmix64 finalizer
@@ -100,12 +114,6 @@ Json& Json::Str(std::string_view key, std::string_view v) {
 Json& Json::Raw(std::string_view key, std::string_view raw) {
   Key(key);
   s_->append(raw);
-  return *this;
-}
-
-Json& Json::Uint(std::string_view key, uint64_t v) {
-  Key(key);
-  AppendUint(s_, v);
   return *this;
 }
 
@@ -152,6 +160,11 @@ TsStyle Gen::PickTsStyle() {
   return r < 94 ? TsStyle::kLocal : (r < 97 ? TsStyle::kUtc : TsStyle::kEpoch);
 }
 
+void Gen::AppendTime(std::string* s, int64_t ts) {
+  TsStyle style = PickTsStyle();
+  AppendTs(s, ts, style, style == TsStyle::kUtc ? &utc_days_ : &local_days_);
+}
+
 uint64_t Gen::Begin(Ev type, int64_t ts) {
   uint64_t id = next_id_++;
   buf_.append("{\"id\":\"e-");
@@ -159,7 +172,7 @@ uint64_t Gen::Begin(Ev type, int64_t ts) {
   buf_.append("\",\"type\":\"");
   buf_.append(EvName(type));
   buf_.append("\",\"ts\":");
-  AppendTs(&buf_, ts, PickTsStyle());
+  AppendTime(&buf_, ts);
   return id;
 }
 
@@ -227,8 +240,8 @@ Status Validate(const GenOptions& o) {
       o.start_ms > kMaxEventTimeMsExclusive - o.span_ms - 7 * kDay) {
     return Status::InvalidArgument("start_ms .. start_ms + span_ms must lie within 2000-2100");
   }
-  if (!(o.disorder >= 0.0 && o.disorder <= 1.0)) {
-    return Status::InvalidArgument("disorder must be within [0, 1]");
+  if (!(o.disorder >= 0.0 && o.disorder <= 0.5)) {
+    return Status::InvalidArgument("disorder must be within [0, 0.5]");
   }
   if (!(o.bad_fraction >= 0.0 && o.bad_fraction <= 1.0)) {
     return Status::InvalidArgument("bad_fraction must be within [0, 1]");

@@ -38,7 +38,7 @@ struct GenOptions {
   // Planted offenders per legal line (0: none). Planting needs span_ms >= 5 days and at most
   // half of `events` for the planted accounts' lines; otherwise GenerateStream fails.
   uint32_t offenders_per_line = 3;
-  double disorder = 0.01;     // fraction of background lines written up to 20 s out of order
+  double disorder = 0.01;     // fraction (≤ 0.5) of background lines up to 20 s out of order
   double bad_fraction = 0.0;  // fraction of lines that break the contract
   bool rfc3339 = true;        // ts mostly RFC 3339 "+08:00" (a few "Z" and integers); else integers
 };
@@ -62,8 +62,9 @@ struct GenSummary {
 };
 
 // Writes options.events JSON Lines to `out`. Fails with InvalidArgument on unusable options
-// (times outside 2000–2100, fractions outside [0, 1], no accounts, planting that does not fit)
-// before writing anything, and with IoError when `out` fails.
+// (times outside 2000–2100, disorder outside [0, 0.5], bad_fraction outside [0, 1], no
+// accounts, planting that does not fit) before writing anything, and with IoError when `out`
+// fails.
 Status GenerateStream(const GenOptions& options, std::ostream& out, GenSummary* summary = nullptr);
 
 }  // namespace abusewatch
