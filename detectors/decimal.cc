@@ -26,11 +26,14 @@ bool ParseDecimal(std::string_view text, const DecimalLimits& limits, Decimal* o
   size_t i = 0;
   UInt128 m = 0;
   int int_digits = 0;
+  auto push_digit = [&m](char c) {
+    return !__builtin_mul_overflow(m, UInt128{10}, &m) &&
+           !__builtin_add_overflow(m, static_cast<UInt128>(c - '0'), &m);
+  };
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    m = m * 10 + static_cast<unsigned>(text[i] - '0');
+    if (!push_digit(text[i])) return false;
     ++int_digits;
     ++i;
-    if (int_digits > 38) return false;
   }
   if (int_digits == 0) return false;
   // Leading zeros do not count toward the integer-digit limit.
@@ -48,7 +51,7 @@ bool ParseDecimal(std::string_view text, const DecimalLimits& limits, Decimal* o
       char c = text[i];
       if (c < '0' || c > '9') return false;
       if (++scale > limits.max_scale || scale > Decimal::kMaxScale) return false;
-      m = m * 10 + static_cast<unsigned>(c - '0');
+      if (!push_digit(c)) return false;
       ++i;
     }
   }
@@ -58,10 +61,14 @@ bool ParseDecimal(std::string_view text, const DecimalLimits& limits, Decimal* o
 }
 
 int CompareDecimal(const Decimal& a, const Decimal& b) {
-  int s = std::max(a.scale, b.scale);
-  UInt128 am = SatMul(a.mantissa, Pow10(s - a.scale));
-  UInt128 bm = SatMul(b.mantissa, Pow10(s - b.scale));
-  return am < bm ? -1 : (am > bm ? 1 : 0);
+  // Integer parts first, then the fractions at a common scale (< 10^36: no overflow).
+  const UInt128 ad = Pow10(a.scale), bd = Pow10(b.scale);
+  const UInt128 ai = a.mantissa / ad, bi = b.mantissa / bd;
+  if (ai != bi) return ai < bi ? -1 : 1;
+  const int s = std::max(a.scale, b.scale);
+  const UInt128 af = (a.mantissa % ad) * Pow10(s - a.scale);
+  const UInt128 bf = (b.mantissa % bd) * Pow10(s - b.scale);
+  return af < bf ? -1 : (af > bf ? 1 : 0);
 }
 
 bool MultiplyDecimal(const Decimal& a, const Decimal& b, Decimal* out) {
@@ -112,10 +119,10 @@ int CompareProducts(UInt128 a, UInt128 b, UInt128 c, UInt128 d) {
   return l < r ? -1 : (l > r ? 1 : 0);
 }
 
-std::string FormatInt(Int128 value) {
-  if (value == 0) return "0";
-  bool neg = value < 0;
-  UInt128 v = neg ? static_cast<UInt128>(-(value + 1)) + 1 : static_cast<UInt128>(value);
+namespace {
+
+std::string FormatUnsigned(UInt128 v) {
+  if (v == 0) return "0";
   char buf[48];
   int n = 0;
   while (v > 0) {
@@ -123,26 +130,35 @@ std::string FormatInt(Int128 value) {
     v /= 10;
   }
   std::string s;
-  if (neg) s.push_back('-');
   while (n > 0) s.push_back(buf[--n]);
   return s;
 }
 
-std::string FormatScaled(Int128 value, int scale) {
-  bool neg = value < 0;
-  UInt128 v = neg ? static_cast<UInt128>(-(value + 1)) + 1 : static_cast<UInt128>(value);
-  std::string digits = FormatInt(static_cast<Int128>(v));
+UInt128 Magnitude(Int128 value) {
+  return value < 0 ? static_cast<UInt128>(-(value + 1)) + 1 : static_cast<UInt128>(value);
+}
+
+std::string FormatUnsignedScaled(UInt128 v, int scale) {
+  std::string digits = FormatUnsigned(v);
   if (scale > 0) {
     if (static_cast<int>(digits.size()) <= scale) {
       digits.insert(0, static_cast<size_t>(scale + 1 - static_cast<int>(digits.size())), '0');
     }
     digits.insert(digits.size() - static_cast<size_t>(scale), 1, '.');
   }
-  return neg ? "-" + digits : digits;
+  return digits;
 }
 
-std::string FormatDecimal(const Decimal& d) {
-  return FormatScaled(static_cast<Int128>(d.mantissa), d.scale);
+}  // namespace
+
+std::string FormatInt(Int128 value) {
+  return (value < 0 ? "-" : "") + FormatUnsigned(Magnitude(value));
 }
+
+std::string FormatScaled(Int128 value, int scale) {
+  return (value < 0 ? "-" : "") + FormatUnsignedScaled(Magnitude(value), scale);
+}
+
+std::string FormatDecimal(const Decimal& d) { return FormatUnsignedScaled(d.mantissa, d.scale); }
 
 }  // namespace abusewatch

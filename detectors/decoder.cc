@@ -123,6 +123,94 @@ std::string_view TrimRawNumber(std::string_view t) {
   return t;
 }
 
+// JSON number grammar (RFC 8259): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool IsJsonNumber(std::string_view t) {
+  size_t i = 0, n = t.size();
+  auto digits = [&] {
+    size_t start = i;
+    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < n && t[i] == '-') ++i;
+  if (i < n && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < n && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == n;
+}
+
+// On-Demand skips unread scalars without looking at what follows them, so `[0""]` or
+// `"a":1 2` would pass: a scalar must be followed by a separator. The byte after the raw token
+// is the next structural character (always readable: the input is padded).
+bool FollowedBySeparator(od::value& v) {
+  std::string_view tok = v.raw_json_token();
+  const char next = tok.data()[tok.size()];
+  return next == ',' || next == '}' || next == ']';
+}
+
+// Reads a value to its end so that malformed JSON anywhere in the record is found, including
+// inside fields the decoder otherwise ignores (On-Demand would skip them unchecked).
+simdjson::error_code Walk(od::value& v, int depth) {
+  if (depth > 128) return simdjson::DEPTH_ERROR;
+  od::json_type t;
+  if (auto e = v.type().get(t); e) return e;
+  if (t != od::json_type::array && t != od::json_type::object && !FollowedBySeparator(v)) {
+    return simdjson::TAPE_ERROR;
+  }
+  switch (t) {
+    case od::json_type::array: {
+      od::array a;
+      if (auto e = v.get_array().get(a); e) return e;
+      for (auto el_result : a) {
+        od::value el;
+        if (auto e = std::move(el_result).get(el); e) return e;
+        if (auto e = Walk(el, depth + 1); e) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::object: {
+      od::object o;
+      if (auto e = v.get_object().get(o); e) return e;
+      for (auto f_result : o) {
+        od::field f;
+        if (auto e = std::move(f_result).get(f); e) return e;
+        std::string_view key;
+        if (auto e = f.unescaped_key().get(key); e) return e;
+        od::value inner = f.value();
+        if (auto e = Walk(inner, depth + 1); e) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      return v.get_string().get(s);
+    }
+    case od::json_type::number:
+      return IsJsonNumber(TrimRawNumber(v.raw_json_token())) ? simdjson::SUCCESS
+                                                              : simdjson::NUMBER_ERROR;
+    case od::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (auto e = v.is_null().get(is_null); e) return e;
+      return is_null ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
 }  // namespace
 
 std::string_view RejectReasonName(RejectReason r) {
@@ -137,6 +225,7 @@ struct Decoder::Impl {
   od::parser parser;
   std::string padded;
   std::array<RawValue, kNumInputs> raw;
+  std::vector<int> touched;  // fields of `raw` set by the last Collect
   std::vector<std::string_view> elems;
   Rejection* rej = nullptr;
 
@@ -162,7 +251,8 @@ Decoder::Decoder(DecoderOptions options) : impl_(std::make_unique<Impl>()) {
 Decoder::~Decoder() = default;
 
 bool Decoder::Impl::Collect(std::string_view record) {
-  raw.fill(RawValue{});
+  for (int f : touched) raw[f] = RawValue{};
+  touched.clear();
   elems.clear();
   padded.assign(record);
   padded.append(simdjson::SIMDJSON_PADDING, '\0');
@@ -181,15 +271,23 @@ bool Decoder::Impl::Collect(std::string_view record) {
     std::string_view key;
     if (auto e = field.unescaped_key().get(key); e) return fail(e);
     int f = LookupField(key);
-    if (f < 0) continue;  // unknown fields are ignored (forward compatible)
+    if (f < 0) {  // unknown fields are ignored (forward compatible), but must be valid JSON
+      od::value unknown = field.value();
+      if (auto e = Walk(unknown, 1); e) return fail(e);
+      continue;
+    }
     RawValue& rv = raw[f];
     if (rv.kind != RawKind::kAbsent) {
       return Reject(RejectReason::kMalformedJson,
                     "field \"" + std::string(InputName(f)) + "\" appears more than once");
     }
+    touched.push_back(f);
     od::value v = field.value();
     od::json_type t;
     if (auto e = v.type().get(t); e) return fail(e);
+    if (t != od::json_type::array && t != od::json_type::object && !FollowedBySeparator(v)) {
+      return fail(simdjson::TAPE_ERROR);
+    }
     switch (t) {
       case od::json_type::null: {
         bool is_null = false;
@@ -204,10 +302,10 @@ bool Decoder::Impl::Collect(std::string_view record) {
         rv.kind = RawKind::kString;
         break;
       case od::json_type::number: {
+        // The token's text is what counts (money is never converted through a double); it must
+        // still be a JSON number.
         std::string_view tok = TrimRawNumber(v.raw_json_token());
-        // Validate it as a JSON number without converting it (the text is what counts).
-        od::number_type nt;
-        if (auto e = v.get_number_type().get(nt); e) return fail(e);
+        if (!IsJsonNumber(tok)) return fail(simdjson::NUMBER_ERROR);
         rv.text = tok;
         rv.kind = RawKind::kNumber;
         break;
@@ -227,23 +325,21 @@ bool Decoder::Impl::Collect(std::string_view record) {
           od::json_type et;
           if (auto e = el.type().get(et); e) return fail(e);
           if (et == od::json_type::string) {
+            if (!FollowedBySeparator(el)) return fail(simdjson::TAPE_ERROR);
             std::string_view s;
             if (auto e = el.get_string().get(s); e) return fail(e);
             elems.push_back(s);
           } else {
             rv.array_of_strings = false;
-            // Skip the element; errors inside it still make the record malformed.
-            // Leave the element unread: the iterator skips it.
+            // Read the element anyway: malformed JSON inside it is still malformed_json.
+            if (auto e = Walk(el, 2); e) return fail(e);
           }
         }
         rv.count = static_cast<uint32_t>(elems.size()) - rv.first;
         break;
       }
       case od::json_type::object: {
-        od::object inner;
-        std::string_view skipped;
-        if (auto e = v.get_object().get(inner); e) return fail(e);
-        if (auto e = inner.raw_json().get(skipped); e) return fail(e);
+        if (auto e = Walk(v, 1); e) return fail(e);
         rv.kind = RawKind::kOther;
         break;
       }
@@ -264,17 +360,17 @@ bool Decoder::Impl::Collect(std::string_view record) {
 
 bool Decoder::Impl::String(int f, bool required, size_t max_len, Event* ev) {
   const RawValue& rv = raw[f];
-  std::string name(InputName(f));
+  auto name = [f] { return std::string(InputName(f)); };
   if (rv.kind == RawKind::kAbsent || rv.kind == RawKind::kNull ||
       (required && rv.kind == RawKind::kString && rv.text.empty())) {
-    if (required) return Reject(RejectReason::kMissingField, "required field \"" + name + "\" is absent or empty");
+    if (required) return Reject(RejectReason::kMissingField, "required field \"" + name() + "\" is absent or empty");
     return true;
   }
   if (rv.kind != RawKind::kString) {
-    return Reject(RejectReason::kBadType, "field \"" + name + "\" must be a string");
+    return Reject(RejectReason::kBadType, "field \"" + name() + "\" must be a string");
   }
   if (max_len > 0 && rv.text.size() > max_len) {
-    return Reject(RejectReason::kBadType, "field \"" + name + "\" is " +
+    return Reject(RejectReason::kBadType, "field \"" + name() + "\" is " +
                                               std::to_string(rv.text.size()) + " bytes, over " +
                                               std::to_string(max_len));
   }
@@ -299,15 +395,15 @@ bool Decoder::Impl::Bool(int f, bool default_value, Event* ev) {
 
 bool Decoder::Impl::StringArray(int f, bool required, Event* ev) {
   const RawValue& rv = raw[f];
-  std::string name(InputName(f));
+  auto name = [f] { return std::string(InputName(f)); };
   if (rv.kind == RawKind::kAbsent || rv.kind == RawKind::kNull ||
       (rv.kind == RawKind::kArray && rv.count == 0 && rv.array_of_strings)) {
-    if (required) return Reject(RejectReason::kMissingField, "required field \"" + name + "\" is absent or empty");
+    if (required) return Reject(RejectReason::kMissingField, "required field \"" + name() + "\" is absent or empty");
     ev->MarkArrayPresent(static_cast<FieldId>(f));
     return true;
   }
   if (rv.kind != RawKind::kArray || !rv.array_of_strings) {
-    return Reject(RejectReason::kBadType, "field \"" + name + "\" must be an array of strings");
+    return Reject(RejectReason::kBadType, "field \"" + name() + "\" must be an array of strings");
   }
   for (uint32_t i = 0; i < rv.count; ++i) ev->AddArrayElement(static_cast<FieldId>(f), elems[rv.first + i]);
   return true;
@@ -316,11 +412,11 @@ bool Decoder::Impl::StringArray(int f, bool required, Event* ev) {
 bool Decoder::Impl::Ratio(int f, std::optional<Decimal>* out) {
   const RawValue& rv = raw[f];
   if (rv.kind == RawKind::kAbsent || rv.kind == RawKind::kNull) return true;
-  std::string name(InputName(f));
+  auto name = [f] { return std::string(InputName(f)); };
   Decimal d;
   if ((rv.kind != RawKind::kString && rv.kind != RawKind::kNumber) ||
       !ParseDecimal(rv.text, kRatioLimits, &d)) {
-    return Reject(RejectReason::kBadValue, "field \"" + name + "\" must be a non-negative decimal (at most 9 fractional digits), got \"" + Excerpt(rv.text) + "\"");
+    return Reject(RejectReason::kBadValue, "field \"" + name() + "\" must be a non-negative decimal (at most 9 fractional digits), got \"" + Excerpt(rv.text) + "\"");
   }
   *out = d;
   return true;
@@ -352,7 +448,7 @@ bool Decoder::Impl::Payment(Event* ev) {
   }
   ev->amount_fen = static_cast<int64_t>(fen);
   if (!String(static_cast<int>(FieldId::kCurrency), false, 0, ev)) return false;
-  if (!ev->Has(FieldId::kCurrency)) ev->SetStr(FieldId::kCurrency, options.base_currency);
+  if (!ev->Has(FieldId::kCurrency)) ev->SetStr(FieldId::kCurrency, "CNY");  // events.md default
   std::string_view cur = ev->Str(FieldId::kCurrency);
   if (cur == options.base_currency) {
     ev->amount_base_fen = ev->amount_fen;

@@ -66,7 +66,8 @@ std::optional<FieldId> FieldFromName(std::string_view name) {
 
 void Event::Clear() {
   storage_.clear();
-  strs_.fill(StrRef{});
+  for (uint32_t m = set_fields_; m != 0; m &= m - 1) strs_[__builtin_ctz(m)] = StrRef{};
+  set_fields_ = 0;
   elements_.clear();
   type = EventType::kLogin;
   ts_ms = 0;
@@ -87,10 +88,13 @@ StrRef Event::Append(std::string_view v) {
   return r;
 }
 
-void Event::SetStr(FieldId f, std::string_view v) { strs_[static_cast<int>(f)] = Append(v); }
+void Event::SetStr(FieldId f, std::string_view v) {
+  strs_[static_cast<int>(f)] = Append(v);
+  set_fields_ |= 1u << static_cast<int>(f);
+}
 
 void Event::AddArrayElement(FieldId f, std::string_view v) {
-  strs_[static_cast<int>(f)].present = true;
+  MarkArrayPresent(f);
   elements_.push_back({f, Append(v)});
 }
 

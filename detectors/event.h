@@ -106,7 +106,10 @@ class Event {
   void AddArrayElement(FieldId f, std::string_view v);
   size_t ArraySize(FieldId f) const;
   std::string_view ArrayElement(FieldId f, size_t i) const;
-  void MarkArrayPresent(FieldId f) { strs_[static_cast<int>(f)].present = true; }
+  void MarkArrayPresent(FieldId f) {
+    strs_[static_cast<int>(f)].present = true;
+    set_fields_ |= 1u << static_cast<int>(f);
+  }
 
   std::string_view id() const { return Str(FieldId::kId); }
   std::string_view account() const { return Str(FieldId::kAccount); }
@@ -127,6 +130,7 @@ class Event {
 
   std::string storage_;
   std::array<StrRef, kNumFields> strs_{};
+  uint32_t set_fields_ = 0;  // bit per FieldId set in strs_ (so Clear touches only those)
   std::vector<Element> elements_;
 };
 

@@ -223,7 +223,8 @@ TEST(GenTest, TimestampStyles) {
   o.events = 5000;
   o.offenders_per_line = 0;
   size_t local = 0, epoch = 0;
-  for (std::string_view line : Lines(Generate(o))) {
+  const std::string text1 = Generate(o);
+  for (std::string_view line : Lines(text1)) {
     size_t at = line.find("\"ts\":") + 5;
     local += line.substr(at, 31).find("+08:00\"") != std::string_view::npos;
     epoch += line[at] >= '0' && line[at] <= '9';
@@ -231,7 +232,8 @@ TEST(GenTest, TimestampStyles) {
   EXPECT_GT(local, 4500u);
   EXPECT_GT(epoch, 50u);
   o.rfc3339 = false;
-  for (std::string_view line : Lines(Generate(o))) {
+  const std::string text2 = Generate(o);
+  for (std::string_view line : Lines(text2)) {
     size_t at = line.find("\"ts\":") + 5;
     ASSERT_TRUE(line[at] >= '0' && line[at] <= '9') << line;
   }
