@@ -36,9 +36,9 @@ constexpr int64_t kMaxEventBytesLimit = int64_t{1} << 30;
 constexpr DecimalLimits kRateLimits{9, 9};
 
 const std::vector<std::string_view> kTopLevelKeys = {
-    "version",   "timezone", "base_currency", "currency_rates", "allowed_lateness",
-    "max_event_bytes", "dedup_horizon", "rules", "include", "sources", "sinks", "http", "state",
-    "review",    "logging"};
+    "version",         "timezone",      "base_currency", "currency_rates", "allowed_lateness",
+    "max_event_bytes", "dedup_horizon", "rules",         "include",        "sources",
+    "sinks",           "http",          "state",         "review",         "logging"};
 
 struct Rate {
   Decimal value;
@@ -52,6 +52,7 @@ struct Settings {
   std::optional<std::string> base_currency;
   std::map<std::string, Rate> rates;
   std::optional<int64_t> lateness_ms, max_event_bytes, dedup_ms;
+  SourcePos dedup_pos;
 
   // Settings in `top` win over those already here.
   void Overlay(const Settings& top) {
@@ -63,7 +64,10 @@ struct Settings {
     for (const auto& [code, rate] : top.rates) rates[code] = rate;
     if (top.lateness_ms) lateness_ms = top.lateness_ms;
     if (top.max_event_bytes) max_event_bytes = top.max_event_bytes;
-    if (top.dedup_ms) dedup_ms = top.dedup_ms;
+    if (top.dedup_ms) {
+      dedup_ms = top.dedup_ms;
+      dedup_pos = top.dedup_pos;
+    }
   }
 };
 
@@ -73,7 +77,8 @@ struct Layer {
 };
 
 bool IsCurrencyCode(std::string_view s) {
-  return s.size() == 3 && std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  return s.size() == 3 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 // Reads a whole file; on failure returns the reason.
@@ -155,6 +160,7 @@ Status ParseSettings(const MapView& top, Settings* s) {
     st = config_internal::ReadDuration(*e, "dedup_horizon", 1, &v);
     if (!st.ok()) return st;
     s->dedup_ms = v;
+    s->dedup_pos = e->value_pos;
   }
   if (const Entry* e = top.Find("max_event_bytes")) {
     st = config_internal::ReadInteger(*e, "max_event_bytes", 1, kMaxEventBytesLimit, &v);
@@ -172,22 +178,15 @@ class Loader {
   // `dir` is where its includes are resolved, `display_dir` how they are named.
   Status Load(std::string_view text, const std::string& display, const std::string& identity,
               const fs::path& dir, const fs::path& display_dir, bool is_main, Layer* out) {
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(std::string(text));
-    } catch (const YAML::Exception& e) {
-      return ErrorAt(config_internal::PosOf(display, e.mark), "YAML syntax error: " + e.msg);
-    }
+    YAML::Node root;
     SourcePos start{display, 1, 1};
-    if (docs.empty()) {
+    Status st = config_internal::ParseYamlDocument(text, display, &root);
+    if (!st.ok()) return st;
+    if (root.IsNull()) {
       return ErrorAt(start, "the file is empty; expected a mapping with version: 1 and rules");
     }
-    if (docs.size() > 1) {
-      return ErrorAt(config_internal::PosOf(display, docs[1], start),
-                     "more than one YAML document (---); put the whole config in one document");
-    }
     MapView top;
-    Status st = MapView::Make(display, docs[0], start, "the top level", &top);
+    st = MapView::Make(display, root, start, "the top level", &top);
     if (!st.ok()) return st;
     st = top.CheckAllowed(kTopLevelKeys);
     if (!st.ok()) return st;
@@ -256,16 +255,16 @@ class Loader {
       }
     }
     if (static_cast<int>(stack_.size()) >= kMaxIncludeDepth) {
-      return ErrorAt(pos, "includes nested more than " + std::to_string(kMaxIncludeDepth) +
-                              " deep");
+      return ErrorAt(pos,
+                     "includes nested more than " + std::to_string(kMaxIncludeDepth) + " deep");
     }
     std::string text, why;
     if (!ReadWholeFile(path.string(), &text, &why)) {
       return ErrorAt(pos, "cannot read included file " + Quote(shown.string()) + ": " + why);
     }
     Layer child;
-    Status st = Load(text, shown.string(), identity, path.parent_path(), shown.parent_path(),
-                     false, &child);
+    Status st = Load(text, shown.string(), identity, path.parent_path(), shown.parent_path(), false,
+                     &child);
     if (!st.ok()) return st;
     out->settings.Overlay(child.settings);  // a later include overrides an earlier one
     for (ParsedRule& r : child.rules) out->rules.push_back(std::move(r));
@@ -290,15 +289,14 @@ Status CheckComposites(const std::vector<ParsedRule>& rules,
     for (size_t i = 0; i < r.children.size(); ++i) {
       auto it = index.find(r.children[i]);
       if (it == index.end()) {
-        return ErrorAt(p.child_pos[i], "unknown rule id " + Quote(r.children[i]) +
-                                           " in rules of " + label);
+        return ErrorAt(p.child_pos[i],
+                       "unknown rule id " + Quote(r.children[i]) + " in rules of " + label);
       }
       const RuleSpec& c = rules[it->second].spec;
       if (c.group_by != r.group_by) {
         return ErrorAt(p.child_pos[i],
                        "rule " + Quote(c.id) + " groups by " + std::string(FieldName(c.group_by)) +
-                           " but " + label + " groups by " +
-                           std::string(FieldName(r.group_by)) +
+                           " but " + label + " groups by " + std::string(FieldName(r.group_by)) +
                            "; all rules listed in an all_of/any_of must share its group_by");
       }
       if (r.enabled) referenced[it->second] = true;
@@ -322,8 +320,9 @@ Status CheckComposites(const std::vector<ParsedRule>& rules,
         std::string chain;
         auto from = std::find(path.begin(), path.end(), j);
         for (auto q = from; q != path.end(); ++q) chain += rules[*q].spec.id + " -> ";
-        result = ErrorAt(p.child_pos[k], std::string(config_internal::KindText(rules[j].spec.kind)) +
-                                             " cycle: " + chain + rules[j].spec.id);
+        result =
+            ErrorAt(p.child_pos[k], std::string(config_internal::KindText(rules[j].spec.kind)) +
+                                        " cycle: " + chain + rules[j].spec.id);
         return false;
       }
       if (color[j] == 0 && !self(self, j)) return false;
@@ -347,7 +346,8 @@ Status CheckComposites(const std::vector<ParsedRule>& rules,
   return Status::Ok();
 }
 
-Status Finish(Layer layer, EngineConfig* out, std::vector<std::string>* warnings) {
+Status Finish(const std::string& display, Layer layer, EngineConfig* out,
+              std::vector<std::string>* warnings) {
   EngineConfig c;
   const Settings& s = layer.settings;
   if (s.tz_ms) {
@@ -380,10 +380,11 @@ Status Finish(Layer layer, EngineConfig* out, std::vector<std::string>* warnings
   for (const ParsedRule& r : layer.rules) {
     longest = std::max({longest, r.spec.window_ms, r.spec.within_ms});
   }
-  if (warnings != nullptr && c.dedup_horizon_ms < longest) {
-    warnings->push_back("dedup_horizon " + FormatDuration(c.dedup_horizon_ms) +
-                        " is shorter than the longest rule window " + FormatDuration(longest) +
-                        "; a re-sent event older than the horizon would be counted twice");
+  if (c.dedup_horizon_ms < longest) {
+    Warn(warnings, s.dedup_ms ? s.dedup_pos : SourcePos{display, 1, 1},
+         "dedup_horizon " + FormatDuration(c.dedup_horizon_ms) +
+             " is shorter than the longest rule window " + FormatDuration(longest) +
+             "; a re-sent event older than the horizon would be counted twice");
   }
   for (ParsedRule& r : layer.rules) c.rules.push_back(std::move(r.spec));
   *out = std::move(c);
@@ -398,12 +399,13 @@ Status LoadMain(std::string_view text, const std::string& display, const std::st
     Layer layer;
     Status st = loader.Load(text, display, identity, dir, display_dir, true, &layer);
     if (!st.ok()) return st;
-    return Finish(std::move(layer), out, warnings);
+    return Finish(display, std::move(layer), out, warnings);
   } catch (const YAML::Exception& e) {
     return ErrorAt(config_internal::PosOf(display, e.mark), "YAML error: " + e.msg);
   } catch (const std::exception& e) {
-    return Status::Internal(display + ":1:1: internal error while loading the config: " +
-                            e.what());
+    return Status::Internal(display + ":1:1: internal error while loading the config: " + e.what());
+  } catch (...) {
+    return Status::Internal(display + ":1:1: internal error while loading the config");
   }
 }
 
@@ -423,6 +425,8 @@ Status LoadConfigFile(const std::string& path, EngineConfig* out,
     return LoadMain(text, path, identity, p.parent_path(), p.parent_path(), out, warnings);
   } catch (const std::exception& e) {
     return Status::Internal(path + ":1:1: internal error while loading the config: " + e.what());
+  } catch (...) {
+    return Status::Internal(path + ":1:1: internal error while loading the config");
   }
 }
 

@@ -44,10 +44,12 @@ Status LoadConfigFile(const std::string& path, EngineConfig* out,
 Status LoadConfigString(std::string_view yaml, const std::string& display_name, EngineConfig* out,
                         std::vector<std::string>* warnings = nullptr);
 
-// A human summary for `abusewatch check-config`: the settings, then one line per rule with
-// its id, kind, key, severity, notify flag and a compact definition, e.g.
-//   art12_2_settlement_total  threshold  key=account  info  silent
+// A human summary for `abusewatch check-config`: the settings, one per line, then a table with
+// one line per rule: id, kind, key (group_by), severity, notify (yes/no) and a compact
+// definition, e.g.
+//   art12_2_settlement_total  threshold  account  info  no
 //     sum(amount) of payment{flow=settlement} over 730d/1d >= 200000.00 reset_on sanction
+// (on one line; disabled rules have "DISABLED " before the definition).
 std::string DescribeConfig(const EngineConfig& c);
 
 }  // namespace abusewatch

@@ -27,7 +27,8 @@ std::string ConditionText(const Condition& c) {
   std::string f(FieldName(c.field));
   switch (c.op) {
     case Condition::Op::kEquals:
-      if (TypeOfField(c.field) == FieldType::kBool) return f + "=" + (c.bool_value ? "true" : "false");
+      if (TypeOfField(c.field) == FieldType::kBool)
+        return f + "=" + (c.bool_value ? "true" : "false");
       if (TypeOfField(c.field) == FieldType::kDecimal) return f + "=" + FormatDecimal(c.number);
       return f + "=" + (c.strings.empty() ? std::string() : c.strings[0]);
     case Condition::Op::kOneOf:
@@ -114,7 +115,8 @@ std::string DescribeConfig(const EngineConfig& c) {
   setting("timezone", c.timezone_text);
   setting("base_currency", c.base_currency);
   std::vector<std::string> rates;
-  for (const auto& [code, rate] : c.currency_rates) rates.push_back(code + " " + FormatDecimal(rate));
+  for (const auto& [code, rate] : c.currency_rates)
+    rates.push_back(code + " " + FormatDecimal(rate));
   setting("currency_rates", rates.empty() ? std::string("(none)") : JoinStrings(rates, ", "));
   setting("allowed_lateness", FormatDuration(c.allowed_lateness_ms));
   setting("max_event_bytes", std::to_string(c.max_event_bytes));
@@ -124,8 +126,8 @@ std::string DescribeConfig(const EngineConfig& c) {
     enabled += r.enabled ? 1 : 0;
     notifying += (r.enabled && r.notify) ? 1 : 0;
   }
-  setting("rules", std::to_string(c.rules.size()) + " (" + std::to_string(enabled) +
-                       " enabled, " + std::to_string(notifying) + " notify)");
+  setting("rules", std::to_string(c.rules.size()) + " (" + std::to_string(enabled) + " enabled, " +
+                       std::to_string(notifying) + " notify)");
   if (c.rules.empty()) return out;
 
   size_t id_width = 2, key_width = 3;

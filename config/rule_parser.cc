@@ -20,15 +20,15 @@ constexpr std::array<std::string_view, 3> kSeverityNames = {"info", "warning", "
 constexpr size_t kMaxIdBytes = 128;
 
 // Keys every rule may have, then the keys of each kind.
-const std::vector<std::string_view> kCommonKeys = {
-    "id", "kind", "group_by", "severity", "basis", "explain", "notify", "enabled"};
+const std::vector<std::string_view> kCommonKeys = {"id",    "kind",    "group_by", "severity",
+                                                   "basis", "explain", "notify",   "enabled"};
 
 std::vector<std::string_view> AllowedKeys(RuleKind k) {
   std::vector<std::string_view> keys = kCommonKeys;
   std::vector<std::string_view> extra;
   switch (k) {
     case RuleKind::kThreshold:
-      extra = {"select", "aggregate", "field",    "window",
+      extra = {"select",      "aggregate", "field",    "window",
                "granularity", "threshold", "reset_on", "warn_at"};
       break;
     case RuleKind::kAbsence:
@@ -63,8 +63,8 @@ Status ReadEnum(const Entry& e, std::string_view key, const std::string& context
       return Status::Ok();
     }
   }
-  return ErrorAt(e.value_pos, "unknown " + std::string(key) + " " + Quote(text) + " in " +
-                                  context + " (allowed: " + JoinNames(Names(names)) + ")");
+  return ErrorAt(e.value_pos, "unknown " + std::string(key) + " " + Quote(text) + " in " + context +
+                                  " (allowed: " + JoinNames(Names(names)) + ")");
 }
 
 bool ValidId(std::string_view id) {
@@ -174,8 +174,9 @@ Status ParseField(const MapView& map, RuleSpec* r) {
   }
   if (e == nullptr) {
     if (r->aggregate == Aggregate::kSum) return Status::Ok();  // default amount
-    return map.Require("field", "distinct needs the field whose different values are counted, "
-                                "e.g. field: subject");
+    return map.Require("field",
+                       "distinct needs the field whose different values are counted, "
+                       "e.g. field: subject");
   }
   std::string name;
   Status s = ReadString(*e, "field of " + map.what(), &name);
@@ -292,8 +293,8 @@ Status ParseComposite(const MapView& map, ParsedRule* out) {
   Status s = map.Require("rules", "a non-empty list of rule ids");
   if (!s.ok()) return s;
   const Entry* e = map.Find("rules");
-  s = ReadStringList(e->value, e->value_pos, "rules of " + map.what(), false,
-                     &out->spec.children, &out->child_pos);
+  s = ReadStringList(e->value, e->value_pos, "rules of " + map.what(), false, &out->spec.children,
+                     &out->child_pos);
   if (!s.ok()) return s;
   for (size_t i = 0; i < out->spec.children.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -315,8 +316,20 @@ std::string_view SeverityText(Severity s) { return kSeverityNames[static_cast<in
 Status ParseRule(const std::string& file, const YAML::Node& node, const SourcePos& fallback,
                  ParsedRule* out, std::vector<std::string>* warnings) {
   *out = ParsedRule();
+  // Name the rule by its id in messages about its keys, when it has a readable one.
+  std::string label = "rule";
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      YAML::Node k = it->first;
+      YAML::Node v = it->second;
+      if (k.IsScalar() && k.Scalar() == "id" && v.IsScalar()) {
+        label = "rule " + Quote(v.Scalar());
+        break;
+      }
+    }
+  }
   MapView map;
-  Status s = MapView::Make(file, node, fallback, "rule", &map);
+  Status s = MapView::Make(file, node, fallback, label, &map);
   if (!s.ok()) return s;
   RuleSpec& r = out->spec;
   r.pos = map.pos();

@@ -15,7 +15,7 @@ namespace abusewatch::config_internal {
 
 struct ParsedRule {
   RuleSpec spec;
-  SourcePos id_pos;                 // position of the id's value
+  SourcePos id_pos;                  // position of the id's value
   std::vector<SourcePos> child_pos;  // all_of / any_of: position of each entry of `rules`
 };
 

@@ -51,14 +51,16 @@ uint32_t TypesWithField(FieldId f) {
 
 std::vector<std::string_view> AllTypeNames() {
   std::vector<std::string_view> names;
-  for (int i = 0; i < kNumEventTypes; ++i) names.push_back(EventTypeName(static_cast<EventType>(i)));
+  for (int i = 0; i < kNumEventTypes; ++i)
+    names.push_back(EventTypeName(static_cast<EventType>(i)));
   return names;
 }
 
 std::vector<std::string_view> FieldNamesOfType(FieldType type) {
   std::vector<std::string_view> names;
   for (int i = 0; i < kNumFields; ++i) {
-    if (TypeOfField(static_cast<FieldId>(i)) == type) names.push_back(FieldName(static_cast<FieldId>(i)));
+    if (TypeOfField(static_cast<FieldId>(i)) == type)
+      names.push_back(FieldName(static_cast<FieldId>(i)));
   }
   return names;
 }
@@ -76,9 +78,10 @@ Status ParseScalarCondition(const Entry& e, FieldId f, std::string_view what, Co
       return ReadDecimal(e, "condition on " + FieldLabel(f) + " in " + std::string(what),
                          DecimalLimits{}, &c->number);
     case FieldType::kStringArray:
-      return ErrorAt(e.value_pos, FieldLabel(f) + " is a list field; match it with {any: [...]}, "
-                                                  "e.g. " + std::string(FieldName(f)) +
-                                      ": {any: [a, b]}");
+      return ErrorAt(e.value_pos, FieldLabel(f) +
+                                      " is a list field; match it with {any: [...]}, "
+                                      "e.g. " +
+                                      std::string(FieldName(f)) + ": {any: [a, b]}");
     case FieldType::kString:
       c->strings = {e.value.Scalar()};
       return Status::Ok();
@@ -87,8 +90,8 @@ Status ParseScalarCondition(const Entry& e, FieldId f, std::string_view what, Co
 }
 
 // Mapping condition: {any: [...]} or {gt|gte|lt|lte: decimal}.
-Status ParseMapCondition(const std::string& file, const Entry& e, FieldId f,
-                         std::string_view what, Condition* c) {
+Status ParseMapCondition(const std::string& file, const Entry& e, FieldId f, std::string_view what,
+                         Condition* c) {
   std::string cond_what = "condition on " + FieldLabel(f) + " in " + std::string(what);
   MapView map;
   Status s = MapView::Make(file, e.value, e.value_pos, cond_what, &map);
@@ -96,20 +99,21 @@ Status ParseMapCondition(const std::string& file, const Entry& e, FieldId f,
   s = map.CheckAllowed({"any", "gt", "gte", "lt", "lte"});
   if (!s.ok()) return s;
   if (map.entries().empty()) {
-    return ErrorAt(e.value_pos, cond_what + " is empty (allowed: {any: [...]} for list fields, "
-                                            "{gt|gte|lt|lte: decimal} for numeric fields)");
+    return ErrorAt(e.value_pos, cond_what +
+                                    " is empty (allowed: {any: [...]} for list fields, "
+                                    "{gt|gte|lt|lte: decimal} for numeric fields)");
   }
   if (const Entry* any = map.Find("any")) {
     if (TypeOfField(f) != FieldType::kStringArray) {
-      return ErrorAt(any->key_pos,
-                     "{any: [...]} only applies to list fields (" +
-                         JoinNames(FieldNamesOfType(FieldType::kStringArray)) + "); " +
-                         FieldLabel(f) + " is a single value, write a list instead: " +
-                         std::string(FieldName(f)) + ": [a, b]");
+      return ErrorAt(any->key_pos, "{any: [...]} only applies to list fields (" +
+                                       JoinNames(FieldNamesOfType(FieldType::kStringArray)) +
+                                       "); " + FieldLabel(f) +
+                                       " is a single value, write a list instead: " +
+                                       std::string(FieldName(f)) + ": [a, b]");
     }
     if (map.entries().size() > 1) {
-      return ErrorAt(any->key_pos, "{any: [...]} cannot be combined with other keys in " +
-                                       cond_what);
+      return ErrorAt(any->key_pos,
+                     "{any: [...]} cannot be combined with other keys in " + cond_what);
     }
     c->op = Condition::Op::kContainsAny;
     return ReadStringList(any->value, any->value_pos, "any of " + cond_what, false, &c->strings,
@@ -152,8 +156,7 @@ Status ParseCondition(const std::string& file, const Entry& e, std::string_view 
     s = ParseScalarCondition(e, *f, what, c);
   } else if (e.value.IsSequence()) {
     if (TypeOfField(*f) != FieldType::kString) {
-      std::string hint = TypeOfField(*f) == FieldType::kStringArray
-                             ? "use {any: [...]}"
+      std::string hint = TypeOfField(*f) == FieldType::kStringArray ? "use {any: [...]}"
                          : TypeOfField(*f) == FieldType::kBool
                              ? "use true or false"
                              : "use a decimal or a comparison such as {gte: \"3\"}";
@@ -161,9 +164,9 @@ Status ParseCondition(const std::string& file, const Entry& e, std::string_view 
                                       FieldLabel(*f) + " " + hint);
     }
     c->op = Condition::Op::kOneOf;
-    s = ReadStringList(e.value, e.value_pos, "condition on " + FieldLabel(*f) + " in " +
-                                                 std::string(what),
-                       false, &c->strings, nullptr);
+    s = ReadStringList(e.value, e.value_pos,
+                       "condition on " + FieldLabel(*f) + " in " + std::string(what), false,
+                       &c->strings, nullptr);
   } else if (e.value.IsMap()) {
     s = ParseMapCondition(file, e, *f, what, c);
   } else {
@@ -182,8 +185,8 @@ std::vector<std::string_view> AllFieldNames() {
   return names;
 }
 
-Status ParseSelector(const std::string& file, const Entry& e, std::string_view what,
-                     Selector* out, std::vector<std::string>* warnings) {
+Status ParseSelector(const std::string& file, const Entry& e, std::string_view what, Selector* out,
+                     std::vector<std::string>* warnings) {
   *out = Selector();
   MapView map;
   Status s = MapView::Make(file, e.value, e.value_pos, what, &map);
@@ -202,9 +205,8 @@ Status ParseSelector(const std::string& file, const Entry& e, std::string_view w
   for (size_t i = 0; i < types.size(); ++i) {
     std::optional<EventType> t = EventTypeFromName(types[i]);
     if (!t) {
-      return ErrorAt(type_pos[i], "unknown stream " + Quote(types[i]) + " in " +
-                                      std::string(what) + " (allowed: " +
-                                      JoinNames(AllTypeNames()) + ")");
+      return ErrorAt(type_pos[i], "unknown stream " + Quote(types[i]) + " in " + std::string(what) +
+                                      " (allowed: " + JoinNames(AllTypeNames()) + ")");
     }
     out->type_mask |= Bit(*t);
   }
@@ -212,8 +214,7 @@ Status ParseSelector(const std::string& file, const Entry& e, std::string_view w
   const Entry* where = map.Find("where");
   if (where == nullptr) return Status::Ok();
   MapView conds;
-  s = MapView::Make(file, where->value, where->value_pos, "where of " + std::string(what),
-                    &conds);
+  s = MapView::Make(file, where->value, where->value_pos, "where of " + std::string(what), &conds);
   if (!s.ok()) return s;
   for (const Entry& c : conds.entries()) {
     Condition cond;

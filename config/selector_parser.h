@@ -16,8 +16,8 @@ namespace abusewatch::config_internal {
 // `e.value` is the selector mapping; `what` names it in messages ("select of rule \"x\"").
 // Conditions that can never hold for any of the selected streams (e.g. `flow` on `login`)
 // add a warning "file:line:col: ..." to `warnings` when it is not null.
-Status ParseSelector(const std::string& file, const Entry& e, std::string_view what,
-                     Selector* out, std::vector<std::string>* warnings);
+Status ParseSelector(const std::string& file, const Entry& e, std::string_view what, Selector* out,
+                     std::vector<std::string>* warnings);
 
 // Every field name, in FieldId order ("id, type, account, ...").
 std::vector<std::string_view> AllFieldNames();

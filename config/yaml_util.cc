@@ -1,5 +1,8 @@
 #include "config/yaml_util.h"
 
+#include <yaml-cpp/eventhandler.h>
+
+#include <sstream>
 #include <string>
 
 #include "detectors/timeutil.h"
@@ -37,19 +40,45 @@ Status ErrorAt(const SourcePos& pos, std::string_view msg) {
   return Status::InvalidArgument(text);
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i] (1 for ASCII), or 0 when invalid.
+size_t Utf8Length(std::string_view text, size_t i) {
+  unsigned char u = static_cast<unsigned char>(text[i]);
+  size_t n = 0;
+  if (u < 0x80) {
+    n = 1;
+  } else if (u >= 0xC2 && u <= 0xDF) {
+    n = 2;
+  } else if (u >= 0xE0 && u <= 0xEF) {
+    n = 3;
+  } else if (u >= 0xF0 && u <= 0xF4) {
+    n = 4;
+  }
+  if (n == 0 || i + n > text.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+void AppendHexEscape(unsigned char u, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  *out += "\\x";
+  *out += kHex[u >> 4];
+  *out += kHex[u & 15];
+}
+
+}  // namespace
+
 std::string Quote(std::string_view text) {
   constexpr size_t kMaxBytes = 60;
-  bool cut = false;
-  if (text.size() > kMaxBytes) {
-    size_t n = kMaxBytes;
-    // Do not split a UTF-8 sequence.
-    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-    text = text.substr(0, n);
-    cut = true;
-  }
   std::string out = "\"";
-  for (char c : text) {
+  size_t i = 0;
+  while (i < text.size() && i < kMaxBytes) {
+    char c = text[i];
     unsigned char u = static_cast<unsigned char>(c);
+    size_t n = Utf8Length(text, i);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
@@ -57,16 +86,16 @@ std::string Quote(std::string_view text) {
       out += "\\n";
     } else if (c == '\t') {
       out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
+    } else if (n == 0 || u < 0x20 || u == 0x7f) {
+      AppendHexEscape(u, &out);  // control character or invalid UTF-8
     } else {
-      out += c;
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
     }
+    ++i;
   }
-  out += cut ? "...\"" : "\"";
+  out += i < text.size() ? "...\"" : "\"";
   return out;
 }
 
@@ -88,7 +117,7 @@ std::string_view NodeKindName(const YAML::Node& node) {
     case YAML::NodeType::Map:
       return "a mapping";
     default:
-      return "nothing";
+      return "an empty value";
   }
 }
 
@@ -180,8 +209,7 @@ Status ReadBool(const Entry& e, std::string_view what, bool* out) {
   } else if (t == "false") {
     *out = false;
   } else {
-    return ErrorAt(e.value_pos,
-                   std::string(what) + " must be true or false, got " + Quote(t));
+    return ErrorAt(e.value_pos, std::string(what) + " must be true or false, got " + Quote(t));
   }
   return Status::Ok();
 }
@@ -215,8 +243,8 @@ Status ReadDecimalNode(const YAML::Node& node, const SourcePos& pos, std::string
   std::string why = !t.empty() && t[0] == '-' ? "negative numbers are not allowed"
                                               : "expected digits with an optional fraction";
   return ErrorAt(pos, "bad decimal " + Quote(t) + " for " + std::string(what) + ": " + why +
-                          " (at most " + std::to_string(limits.max_int_digits) +
-                          " integer and " + std::to_string(limits.max_scale) +
+                          " (at most " + std::to_string(limits.max_int_digits) + " integer and " +
+                          std::to_string(limits.max_scale) +
                           " fractional digits, no sign or exponent, e.g. \"200000.00\")");
 }
 
@@ -225,8 +253,7 @@ Status ReadDecimal(const Entry& e, std::string_view what, const DecimalLimits& l
   return ReadDecimalNode(e.value, e.value_pos, what, limits, out);
 }
 
-Status ReadInteger(const Entry& e, std::string_view what, int64_t min, int64_t max,
-                   int64_t* out) {
+Status ReadInteger(const Entry& e, std::string_view what, int64_t min, int64_t max, int64_t* out) {
   Status s = NeedScalar(e.value, e.value_pos, what, "an integer");
   if (!s.ok()) return s;
   const std::string& t = e.value.Scalar();
@@ -241,8 +268,8 @@ Status ReadInteger(const Entry& e, std::string_view what, int64_t min, int64_t m
   }
   if (!ok || v < min || v > max) {
     return ErrorAt(e.value_pos, std::string(what) + " must be an integer from " +
-                                    std::to_string(min) + " to " + std::to_string(max) +
-                                    ", got " + Quote(t));
+                                    std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                                    Quote(t));
   }
   *out = v;
   return Status::Ok();
@@ -272,6 +299,61 @@ Status ReadStringList(const YAML::Node& node, const SourcePos& pos, std::string_
     }
     out->push_back(it->Scalar());
     if (positions != nullptr) positions->push_back(p);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Remembers the position of the first node of a document.
+class FirstNodeMark : public YAML::EventHandler {
+ public:
+  YAML::Mark mark = YAML::Mark::null_mark();
+  void OnDocumentStart(const YAML::Mark& m) override {
+    if (!node_seen_) mark = m;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& m) {
+    if (!node_seen_) mark = m;
+    node_seen_ = true;
+  }
+  bool node_seen_ = false;
+};
+
+}  // namespace
+
+Status ParseYamlDocument(std::string_view text, const std::string& display, YAML::Node* root) {
+  try {
+    std::string copy(text);
+    *root = YAML::Load(copy);
+    std::istringstream in(copy);
+    YAML::Parser parser(in);
+    FirstNodeMark first, second;
+    if (parser.HandleNextDocument(first) && parser.HandleNextDocument(second)) {
+      return ErrorAt(PosOf(display, second.mark),
+                     "unexpected content after the end of the YAML document (check the "
+                     "indentation, a stray character, or a second document after ---)");
+    }
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(PosOf(display, e.mark), "YAML syntax error: " + e.msg);
   }
   return Status::Ok();
 }

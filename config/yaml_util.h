@@ -87,12 +87,17 @@ Status ReadDecimalNode(const YAML::Node& node, const SourcePos& pos, std::string
 Status ReadDecimal(const Entry& e, std::string_view what, const DecimalLimits& limits,
                    Decimal* out);
 // Non-negative integer in [min, max].
-Status ReadInteger(const Entry& e, std::string_view what, int64_t min, int64_t max,
-                   int64_t* out);
+Status ReadInteger(const Entry& e, std::string_view what, int64_t min, int64_t max, int64_t* out);
 // A scalar string, or a non-empty list of scalar strings, each with its position.
 Status ReadStringList(const YAML::Node& node, const SourcePos& pos, std::string_view what,
                       bool allow_single, std::vector<std::string>* out,
                       std::vector<SourcePos>* positions);
+
+// Parses the first YAML document of `text` into `root` (a Null node when the text has none) and
+// rejects anything after it, reporting syntax errors at their position. YAML::LoadAll is not
+// used: in yaml-cpp 0.7 it loops forever, allocating, on some malformed input (e.g. a stray ","
+// after an indented mapping; fixed upstream in jbeder/yaml-cpp#1319).
+Status ParseYamlDocument(std::string_view text, const std::string& display, YAML::Node* root);
 
 bool IsZero(const Decimal& d);
 
