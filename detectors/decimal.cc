@@ -86,6 +86,18 @@ bool MultiplyDecimal(const Decimal& a, const Decimal& b, Decimal* out) {
   return true;
 }
 
+Int128 CeilScaledWide(const Decimal& value, int digits) {
+  UInt128 r;
+  if (digits >= value.scale) {
+    r = SatMul(value.mantissa, Pow10(digits - value.scale));
+  } else {
+    UInt128 div = Pow10(value.scale - digits);
+    r = value.mantissa / div + (value.mantissa % div != 0 ? 1 : 0);
+  }
+  constexpr UInt128 kMax = ~UInt128{0} >> 1;
+  return static_cast<Int128>(std::min(r, kMax));
+}
+
 int64_t CeilScaled(const Decimal& value, int digits) {
   UInt128 m = value.mantissa;
   UInt128 r;

@@ -41,6 +41,8 @@ bool MultiplyDecimal(const Decimal& a, const Decimal& b, Decimal* out);
 
 // Smallest integer n with n >= value * 10^digits (ceiling), saturating at INT64_MAX.
 int64_t CeilScaled(const Decimal& value, int digits);
+// The same without the int64 limit (saturating at the Int128 maximum).
+Int128 CeilScaledWide(const Decimal& value, int digits);
 
 // value * 10^digits rounded half-up to an integer. Returns false when the result exceeds
 // `max_result`.

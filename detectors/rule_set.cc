@@ -237,7 +237,7 @@ Status RuleSet::Compile(EngineConfig config, std::shared_ptr<const RuleSet>* out
     const RuleSpec& r = cr.spec;
     if (!r.enabled || r.kind == RuleKind::kAllOf || r.kind == RuleKind::kAnyOf) continue;
     if (r.kind == RuleKind::kThreshold) {
-      cr.line = CeilScaled(r.threshold, r.aggregate == Aggregate::kSum ? 2 : 0);
+      cr.line = CeilScaledWide(r.threshold, r.aggregate == Aggregate::kSum ? 2 : 0);
       std::string sig = ThresholdSignature(r);
       auto [it, fresh] = aggregators.emplace(sig, static_cast<int>(rs->detectors_.size()));
       if (fresh) {

@@ -22,7 +22,7 @@ struct CompiledRule {
   RuleSpec spec;          // for derived warn rules: the parent's spec with id/severity/threshold
   int detector = -1;      // index into RuleSet::detectors(); -1 for composites and disabled rules
   int slot = 0;           // threshold: bit within its aggregator
-  int64_t line = 0;       // threshold: effective integer line (count) or fen (sum), = ceil(T)
+  Int128 line = 0;        // threshold: effective integer line (count) or fen (sum), = ceil(T)
   std::vector<int> children;  // composites: rule indices
   std::vector<int> parents;   // composites that list this rule
   int order = 0;              // rank of `spec.id` in byte order (output sorting)

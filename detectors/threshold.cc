@@ -21,8 +21,24 @@ class ThresholdDetector final : public Detector {
         zone_(rules.config().timezone_offset_ms) {}
 
   void OnEvent(const Event& e, DetectorContext& ctx) override {
-    if (r_.reset_on && MatchSelector(*r_.reset_on, e)) Reset(e, ctx);
-    if (!MatchSelector(r_.select, e)) return;
+    // A reset cuts the key's earlier events; if this same event also counts, the rule's state
+    // is judged once, after both (the value after the step), so no resolved/firing blink.
+    uint64_t carried = 0;
+    const bool reset = r_.reset_on && MatchSelector(*r_.reset_on, e) && Reset(&carried, ctx);
+    if (!Contribute(e, ctx, carried) && reset) {
+      for (size_t slot = 0; slot < spec_.rules.size(); ++slot) {
+        if ((carried >> slot) & 1u) {
+          ctx.Emit(spec_.rules[slot], ctx.FindKey(spec_.group_by), false, e.ts_ms, true, 0,
+                   {std::string(e.id())});
+        }
+      }
+    }
+  }
+
+  // Adds the event if selected; `carried` is the firing state to judge against for a state
+  // that a reset just emptied. Returns whether the event counted.
+  bool Contribute(const Event& e, DetectorContext& ctx, uint64_t carried) {
+    if (!MatchSelector(r_.select, e)) return false;
     values_.clear();
     Int128 add = 1;
     if (r_.aggregate == Aggregate::kSum) {
@@ -36,12 +52,13 @@ class ThresholdDetector final : public Detector {
       } else if (e.Has(r_.field) && !e.Str(r_.field).empty()) {
         values_.push_back(e.Str(r_.field));
       }
-      if (values_.empty()) return;
+      if (values_.empty()) return false;
     }
     uint32_t key = ctx.AcquireKey(spec_.group_by);
     auto [it, fresh] = states_.try_emplace(key);
     if (!fresh) ctx.ReleaseKey(key);  // the state already holds a reference
     State& s = it->second;
+    if (fresh) s.firing = carried;
     const int64_t b = BucketStart(e.ts_ms, gran_, zone_);
     Expire(s, b - window_);
     if (s.head == s.buckets.size() || s.buckets.back().start != b) s.buckets.push_back({b, 0});
@@ -65,6 +82,7 @@ class ThresholdDetector final : public Detector {
     s.evidence.Add(e.ts_ms, e.id());
     Evaluate(s, key, e.ts_ms, ctx);
     if (s.timer_at == kNoTimer) ScheduleNext(it, ctx);
+    return true;
   }
 
   void OnTimer(int64_t at, uint32_t key, DetectorContext& ctx) override {
@@ -157,18 +175,16 @@ class ThresholdDetector final : public Detector {
     ctx.Schedule(index_, it->first, s.timer_at);
   }
 
-  void Reset(const Event& e, DetectorContext& ctx) {
+  // Drops the key's state; its firing bits go to *firing. False when there was no state.
+  bool Reset(uint64_t* firing, DetectorContext& ctx) {
     uint32_t key = ctx.FindKey(spec_.group_by);
-    if (key == KeyTable::kNone) return;
+    if (key == KeyTable::kNone) return false;
     auto it = states_.find(key);
-    if (it == states_.end()) return;
-    for (size_t slot = 0; slot < spec_.rules.size(); ++slot) {
-      if ((it->second.firing >> slot) & 1u) {
-        ctx.Emit(spec_.rules[slot], key, false, e.ts_ms, true, 0, {std::string(e.id())});
-      }
-    }
+    if (it == states_.end()) return false;
+    *firing = it->second.firing;
     ctx.ReleaseKey(key);
     states_.erase(it);
+    return true;
   }
 
   const RuleSpec& r_;
