@@ -1,6 +1,8 @@
 #include "daemon/line_reader.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,11 +17,43 @@ constexpr size_t kBlock = 1 << 20;
 
 LineReader::LineReader(int fd, bool owns_fd, size_t max_line)
     : fd_(fd), owns_fd_(owns_fd), max_line_(max_line) {
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+      map_ = static_cast<const char*>(p);
+      map_size_ = static_cast<size_t>(st.st_size);
+      return;
+    }
+  }
   buf_.resize(std::max(kBlock, max_line + 2) * 2);
 }
 
 LineReader::~LineReader() {
+  if (map_ != nullptr) munmap(const_cast<char*>(map_), map_size_);
   if (owns_fd_) close(fd_);
+}
+
+bool LineReader::NextMapped(Line* line) {
+  if (map_pos_ >= map_size_) return false;
+  // Hand consumed pages back now and then so a big file does not stay resident.
+  constexpr size_t kRelease = size_t{64} << 20;
+  if (map_pos_ - map_released_ >= 2 * kRelease) {
+    madvise(const_cast<char*>(map_) + map_released_, kRelease, MADV_DONTNEED);
+    map_released_ += kRelease;
+  }
+  const char* start = map_ + map_pos_;
+  size_t rest = map_size_ - map_pos_;
+  const void* nl = std::memchr(start, '\n', rest);
+  size_t len = nl ? static_cast<size_t>(static_cast<const char*>(nl) - start) : rest;
+  map_pos_ += len + (nl ? 1 : 0);
+  if (len > 0 && start[len - 1] == '\r') --len;
+  line->number = ++number_;
+  line->length = len;
+  line->oversized = len > max_line_;
+  line->text = line->oversized ? std::string_view() : std::string_view(start, len);
+  return true;
 }
 
 Status LineReader::Open(const std::string& path, size_t max_line,
@@ -60,7 +94,26 @@ bool LineReader::Fill() {
   }
 }
 
+bool LineReader::NextBatch(std::vector<Line>* lines, size_t max) {
+  lines->clear();
+  Line line;
+  if (!Next(&line)) return false;
+  lines->push_back(line);
+  // More lines only while no refill is needed (a refill would move the buffered bytes).
+  while (lines->size() < max) {
+    if (map_ != nullptr) {
+      if (!NextMapped(&line)) break;
+    } else {
+      if (std::memchr(buf_.data() + begin_, '\n', end_ - begin_) == nullptr) break;
+      if (!Next(&line)) break;
+    }
+    lines->push_back(line);
+  }
+  return true;
+}
+
 bool LineReader::Next(Line* line) {
+  if (map_ != nullptr) return NextMapped(line);
   size_t skipped = 0;  // bytes of an oversized line already discarded
   for (;;) {
     const char* start = buf_.data() + begin_;

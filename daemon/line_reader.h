@@ -1,7 +1,7 @@
-// LineReader: reads a JSON Lines stream (file or stdin) in large blocks and hands out lines
-// without copying. Lines longer than `max_line` are not buffered: the reader skips to the next
-// newline and reports the line as oversized with its true length, so one huge line cannot
-// exhaust memory. Not thread-safe.
+// LineReader: reads a JSON Lines stream and hands out lines without copying. A regular file is
+// memory-mapped (no copy through read()); stdin and pipes are read in large blocks. Lines longer
+// than `max_line` are reported as oversized with their true length and never buffered, so one
+// huge line cannot exhaust memory. Not thread-safe.
 #ifndef ABUSEWATCH_DAEMON_LINE_READER_H_
 #define ABUSEWATCH_DAEMON_LINE_READER_H_
 
@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "detectors/status.h"
 
@@ -34,11 +35,19 @@ class LineReader {
   // Next line; false at end of input (check status() for a read error). The view stays valid
   // until the next call.
   bool Next(Line* line);
+  // Up to `max` lines (at least one unless at end of input), all valid until the next call.
+  // False at end of input.
+  bool NextBatch(std::vector<Line>* lines, size_t max);
   const Status& status() const { return status_; }
 
  private:
   bool Fill();
+  bool NextMapped(Line* line);
 
+  const char* map_ = nullptr;  // the whole file when memory-mapped
+  size_t map_size_ = 0;
+  size_t map_pos_ = 0;
+  size_t map_released_ = 0;  // pages before this offset were handed back (MADV_DONTNEED)
   int fd_;
   bool owns_fd_;
   size_t max_line_;

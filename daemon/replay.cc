@@ -90,36 +90,60 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
   Decoder decoder(decoder_options);
   Event event;
   uint64_t decoded = 0;
-  LineReader::Line line;
   Rejection rejection;
   std::string rej_line;
   uint64_t lines = 0, blank = 0, rejected_total = 0;
   std::array<uint64_t, kNumRejectReasons> rejected{};
-  while (in->Next(&line)) {
-    ++lines;
-    bool accepted;
-    if (line.oversized) {
-      rejection.reason = RejectReason::kTooLarge;
-      rejection.has_id = false;
-      rejection.detail = "record is " + std::to_string(line.length) +
-                         " bytes, over the limit of " + std::to_string(max_bytes);
-      accepted = false;
-    } else if (IsBlank(line.text)) {
-      ++blank;
-      continue;
-    } else if (options.decode_only) {
-      accepted = decoder.Decode(line.text, &event, &rejection);
-      decoded += accepted;
-    } else {
-      accepted = engine.Offer(line.text, &rejection);
-    }
-    if (accepted) continue;
+  // Lines go to the engine in batches (OfferBatch hides the dedup index's memory latency);
+  // results are reported in line order.
+  constexpr size_t kBatch = 64;
+  std::vector<LineReader::Line> batch;
+  std::vector<std::string_view> records;
+  std::vector<size_t> record_of(kBatch);
+  bool accepted[kBatch];
+  std::vector<Rejection> rejections(kBatch);
+  auto report = [&](const LineReader::Line& l, const Rejection& r) {
     ++rejected_total;
-    ++rejected[static_cast<int>(rejection.reason)];
+    ++rejected[static_cast<int>(r.reason)];
     if (rej) {
       rej_line.clear();
-      AppendReject(line.number, rejection, &rej_line);
+      AppendReject(l.number, r, &rej_line);
       rej->Write(rej_line);
+    }
+  };
+  while (in->NextBatch(&batch, kBatch)) {
+    records.clear();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const LineReader::Line& l = batch[i];
+      ++lines;
+      record_of[i] = SIZE_MAX;
+      if (l.oversized) continue;
+      if (IsBlank(l.text)) {
+        ++blank;
+        continue;
+      }
+      record_of[i] = records.size();
+      records.push_back(l.text);
+    }
+    if (options.decode_only) {
+      for (size_t k = 0; k < records.size(); ++k) {
+        accepted[k] = decoder.Decode(records[k], &event, &rejections[k]);
+        decoded += accepted[k];
+      }
+    } else {
+      engine.OfferBatch(records.data(), records.size(), accepted, rejections.data());
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const LineReader::Line& l = batch[i];
+      if (l.oversized) {
+        rejection.reason = RejectReason::kTooLarge;
+        rejection.has_id = false;
+        rejection.detail = "record is " + std::to_string(l.length) +
+                           " bytes, over the limit of " + std::to_string(max_bytes);
+        report(l, rejection);
+      } else if (record_of[i] != SIZE_MAX && !accepted[record_of[i]]) {
+        report(l, rejections[record_of[i]]);
+      }
     }
   }
   engine.Finish();

@@ -2,31 +2,89 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+
+#include "detectors/timeutil.h"
+
 namespace abusewatch {
+namespace {
+constexpr size_t kInitialCapacity = 1024;
+}
 
 DedupIndex::Hash DedupIndex::HashId(std::string_view id) {
   XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
   return {h.high64, h.low64};
 }
 
-bool DedupIndex::InsertIfNew(const Hash& h, int64_t ts, int64_t floor) {
-  auto [it, fresh] = map_.try_emplace(h, ts);
-  if (!fresh) {
-    if (it->second >= floor) return false;
-    it->second = ts;
+DedupIndex::DedupIndex() : slots_(kInitialCapacity), mask_(kInitialCapacity - 1) {}
+
+int64_t DedupIndex::TimeOf(const Slot& s) {
+  return kMinEventTimeMs + static_cast<int64_t>(s.b & kTsMask);
+}
+
+size_t DedupIndex::Find(const Slot& key) const {
+  size_t i = Home(key) & mask_;
+  while (slots_[i].a != 0 &&
+         !(slots_[i].a == key.a && (slots_[i].b & ~kTsMask) == key.b)) {
+    i = (i + 1) & mask_;
   }
-  fifo_.emplace_back(ts, h);
+  return i;
+}
+
+bool DedupIndex::Seen(const Hash& h, int64_t floor) const {
+  const Slot key = Key(h);
+  const size_t i = Find(key);
+  return slots_[i].a != 0 && TimeOf(slots_[i]) >= floor;
+}
+
+bool DedupIndex::InsertIfNew(const Hash& h, int64_t ts, int64_t floor) {
+  const Slot key = Key(h);
+  size_t i = Find(key);
+  Slot& s = slots_[i];
+  const uint64_t packed_ts = static_cast<uint64_t>(ts - kMinEventTimeMs) & kTsMask;
+  if (s.a != 0) {
+    if (TimeOf(s) >= floor) return false;
+    s.b = key.b | packed_ts;  // seen before the horizon: a new event
+  } else {
+    s.a = key.a;
+    s.b = key.b | packed_ts;
+    ++size_;
+  }
+  oldest_ = std::min(oldest_, ts);
+  floor_ = std::max(floor_, floor);
+  ++inserts_since_sweep_;
+  if (size_ * 10 > slots_.size() * 7) {
+    // Full: first drop what has expired; grow only if that does not free enough.
+    Rebuild(slots_.size(), floor_);
+    if (size_ * 10 > slots_.size() * 5) Rebuild(slots_.size() * 2, floor_);
+  }
   return true;
 }
 
 void DedupIndex::Evict(int64_t floor) {
-  // The FIFO is in arrival order, which is ts order up to the allowed lateness; an entry whose
-  // time is still >= floor stops the sweep, and Seen() checks times exactly meanwhile.
-  while (!fifo_.empty() && fifo_.front().first < floor) {
-    auto it = map_.find(fifo_.front().second);
-    if (it != map_.end() && it->second == fifo_.front().first) map_.erase(it);
-    fifo_.pop_front();
+  floor_ = std::max(floor_, floor);
+  // Sweeping costs O(capacity): do it when something has expired and the table has taken
+  // half its size in new entries since the last sweep (amortized O(1) per insert).
+  if (oldest_ < floor_ && inserts_since_sweep_ >= std::max<size_t>(size_ / 2, 1024)) {
+    Rebuild(slots_.size(), floor_);
   }
+}
+
+void DedupIndex::Rebuild(size_t capacity, int64_t floor) {
+  std::vector<Slot, HugePageAllocator<Slot>> old(capacity);
+  old.swap(slots_);
+  mask_ = capacity - 1;
+  size_ = 0;
+  oldest_ = INT64_MAX;
+  for (const Slot& s : old) {
+    if (s.a == 0) continue;
+    const int64_t t = TimeOf(s);
+    if (t < floor) continue;
+    slots_[Find(Slot{s.a, s.b & ~kTsMask})] = s;
+    ++size_;
+    oldest_ = std::min(oldest_, t);
+  }
+  inserts_since_sweep_ = 0;
 }
 
 }  // namespace abusewatch

@@ -1,47 +1,72 @@
 // DedupIndex: ids of accepted events within the dedup horizon (events.md `duplicate`).
 //
-// Ids are kept as 128-bit XXH3 hashes (16 bytes) with the event time, not as strings; a false
-// duplicate needs a 128-bit collision (~n²/2^129: negligible). An id counts as seen when an
-// accepted event with it has ts >= floor (= largest accepted ts − horizon). Entries older
-// than the floor are evicted as the floor advances. Not thread-safe.
+// An id is kept as an 86-bit fingerprint of its XXH3-128 hash plus its event time, packed in
+// 16 bytes in an open-addressing table (linear probing, power-of-two capacity, load <= 0.7).
+// A false duplicate needs two ids whose 86-bit fingerprints collide: about n²/2^87, ~1e-10 for
+// 10^8 ids in the horizon. An id counts as seen when an accepted event with it has
+// ts >= floor (= largest accepted ts − horizon). Expired entries are dropped by sweeps when the
+// table would grow and when the floor has moved on; no per-id queue is kept.
+// Prefetch() lets a caller overlap the table's cache miss with other work.
+// Not thread-safe.
 #ifndef ABUSEWATCH_DETECTORS_DEDUP_H_
 #define ABUSEWATCH_DETECTORS_DEDUP_H_
 
 #include <cstdint>
-#include <deque>
 #include <string_view>
-#include <utility>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "detectors/huge_page_allocator.h"
 
 namespace abusewatch {
 
 class DedupIndex {
  public:
-  using Hash = std::pair<uint64_t, uint64_t>;
+  struct Hash {
+    uint64_t high = 0;
+    uint64_t low = 0;
+  };
   static Hash HashId(std::string_view id);
 
-  bool Seen(const Hash& h, int64_t floor) const {
-    auto it = map_.find(h);
-    return it != map_.end() && it->second >= floor;
-  }
-  // One lookup: false when `h` was seen with ts >= floor (a duplicate; nothing changes),
-  // otherwise records (h, ts) and returns true.
+  DedupIndex();
+
+  // False when `h` was accepted with ts >= floor (a duplicate: nothing changes); otherwise
+  // records (h, ts) and returns true. `ts` must lie in the event-time range (2000–2100).
   bool InsertIfNew(const Hash& h, int64_t ts, int64_t floor);
-  // Forgets ids whose latest ts is below `floor`.
+  bool Seen(const Hash& h, int64_t floor) const;
+  // Hints that `h` will be looked up soon.
+  void Prefetch(const Hash& h) const {
+    __builtin_prefetch(&slots_[Home(Key(h)) & mask_]);
+  }
+  // Lets the index drop entries older than `floor` (done lazily, in sweeps).
   void Evict(int64_t floor);
-  size_t size() const { return map_.size(); }
+  size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size(); }
 
  private:
-  // The keys are already uniformly distributed hashes: use their low half as is.
-  struct PassThroughHash {
-    size_t operator()(const Hash& h) const { return static_cast<size_t>(h.second); }
+  struct Slot {
+    uint64_t a = 0;  // fingerprint high part; 0 = empty
+    uint64_t b = 0;  // fingerprint low 22 bits << 42 | (ts − 2000-01-01) in ms
   };
-  absl::flat_hash_map<Hash, int64_t, PassThroughHash, std::equal_to<Hash>,
-                      HugePageAllocator<std::pair<const Hash, int64_t>>>
-      map_;
-  std::deque<std::pair<int64_t, Hash>> fifo_;  // arrival order (≈ ts order)
+  static constexpr int kTsBits = 42;
+  static constexpr uint64_t kTsMask = (uint64_t{1} << kTsBits) - 1;
+
+  static Slot Key(const Hash& h) {
+    Slot s;
+    s.a = h.high == 0 ? 1 : h.high;
+    s.b = h.low & ~kTsMask;
+    return s;
+  }
+  static size_t Home(const Slot& key) { return static_cast<size_t>(key.a ^ (key.a >> 29)); }
+  static int64_t TimeOf(const Slot& s);
+  size_t Find(const Slot& key) const;  // index of the key's slot or of the empty slot ending it
+  void Rebuild(size_t capacity, int64_t floor);
+
+  std::vector<Slot, HugePageAllocator<Slot>> slots_;
+  size_t mask_;
+  size_t size_ = 0;
+  int64_t floor_ = INT64_MIN;   // latest floor given to Evict / InsertIfNew
+  int64_t oldest_ = INT64_MAX;  // smallest ts in the table (a lower bound)
+  size_t inserts_since_sweep_ = 0;
 };
 
 }  // namespace abusewatch

@@ -211,7 +211,18 @@ struct Engine::Impl final : DetectorContext {
   }
 
   bool Accept(std::unique_ptr<Event> e, Rejection* rejection) {
+    const DedupIndex::Hash h = DedupIndex::HashId(e->id());
+    return Accept(std::move(e), h, rejection);
+  }
+
+  bool Accept(std::unique_ptr<Event> e, const DedupIndex::Hash& h, Rejection* rejection) {
     const EngineConfig& c = rules.config();
+    if (!InEventTimeRange(e->ts_ms)) {  // decoded events always are; OfferEvent callers may not
+      std::string id(e->id());
+      pool.push_back(std::move(e));
+      return Reject(RejectReason::kBadTimestamp, "ts is outside the years 2000-2100", id,
+                    rejection);
+    }
     if (max_ts != kNoTime && e->ts_ms < max_ts - c.allowed_lateness_ms) {
       std::string detail = "event time " + FormatRfc3339Utc(e->ts_ms) + " is more than " +
                            FormatDuration(c.allowed_lateness_ms) +
@@ -220,7 +231,6 @@ struct Engine::Impl final : DetectorContext {
       pool.push_back(std::move(e));
       return Reject(RejectReason::kLate, std::move(detail), id, rejection);
     }
-    const DedupIndex::Hash h = DedupIndex::HashId(e->id());
     const int64_t floor = max_ts == kNoTime ? kNoTime : max_ts - c.dedup_horizon_ms;
     if (!dedup.InsertIfNew(h, e->ts_ms, floor)) {
       std::string id(e->id());
@@ -278,6 +288,33 @@ bool Engine::Offer(std::string_view record, Rejection* rejection) {
     return impl_->Rejected(rejection);
   }
   return impl_->Accept(std::move(e), rejection);
+}
+
+void Engine::OfferBatch(const std::string_view* records, size_t n, bool* accepted,
+                        Rejection* rejections) {
+  Impl& im = *impl_;
+  constexpr size_t kChunk = 64;
+  std::unique_ptr<Event> events[kChunk];
+  DedupIndex::Hash hashes[kChunk];
+  for (size_t base = 0; base < n; base += kChunk) {
+    const size_t m = std::min(kChunk, n - base);
+    for (size_t i = 0; i < m; ++i) {
+      events[i] = im.TakeEvent();
+      accepted[base + i] = im.decoder.Decode(records[base + i], events[i].get(), &rejections[base + i]);
+      if (accepted[base + i]) {
+        hashes[i] = DedupIndex::HashId(events[i]->id());
+        im.dedup.Prefetch(hashes[i]);
+      }
+    }
+    for (size_t i = 0; i < m; ++i) {
+      if (!accepted[base + i]) {
+        im.pool.push_back(std::move(events[i]));
+        im.Rejected(&rejections[base + i]);
+      } else {
+        accepted[base + i] = im.Accept(std::move(events[i]), hashes[i], &rejections[base + i]);
+      }
+    }
+  }
 }
 
 bool Engine::OfferEvent(Event&& event, Rejection* rejection) {
