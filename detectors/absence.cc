@@ -69,6 +69,11 @@ class AbsenceDetector final : public Detector {
   }
 
   size_t StateCount() const override { return states_.size(); }
+  size_t CellCount() const override {
+    size_t n = 0;
+    for (const auto& [key, s] : states_) n += s.pending.size();
+    return n;
+  }
 
  private:
   struct Pending {

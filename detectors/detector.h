@@ -48,6 +48,8 @@ class Detector {
   // Is the rule in `slot` firing for `key`?
   virtual bool IsFiring(int slot, uint32_t key) const = 0;
   virtual size_t StateCount() const = 0;
+  // Stored cells across all states: buckets, distinct values, pending triggers, intervals.
+  virtual size_t CellCount() const = 0;
 
   const DetectorSpec& spec() const { return spec_; }
 

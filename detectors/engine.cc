@@ -333,7 +333,10 @@ EngineStats Engine::stats() const {
   s.pending_timers = impl_->timers.size();
   s.dedup_ids = impl_->dedup.size();
   s.keys = impl_->keys.size();
-  for (const auto& d : impl_->detectors) s.detector_states += d->StateCount();
+  for (const auto& d : impl_->detectors) {
+    s.detector_states += d->StateCount();
+    s.state_cells += d->CellCount();
+  }
   for (const auto& c : impl_->composite_firing) s.detector_states += c.size();
   return s;
 }

@@ -36,6 +36,7 @@ struct EngineStats {
   size_t dedup_ids = 0;
   size_t keys = 0;              // interned group keys alive
   size_t detector_states = 0;   // (detector, key) states alive
+  size_t state_cells = 0;       // buckets, distinct values, pending triggers, intervals (O(states))
 };
 
 class Engine {

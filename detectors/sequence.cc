@@ -82,6 +82,11 @@ class SequenceDetector final : public Detector {
   }
 
   size_t StateCount() const override { return states_.size(); }
+  size_t CellCount() const override {
+    size_t n = 0;
+    for (const auto& [key, s] : states_) n += s.intervals.size();
+    return n;
+  }
 
  private:
   struct Interval {

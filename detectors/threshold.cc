@@ -101,6 +101,13 @@ class ThresholdDetector final : public Detector {
   }
 
   size_t StateCount() const override { return states_.size(); }
+  size_t CellCount() const override {
+    size_t n = 0;
+    for (const auto& [key, s] : states_) {
+      n += s.buckets.size() - s.head + (s.distinct ? s.distinct->size() : 0);
+    }
+    return n;
+  }
 
  private:
   struct Bucket {

@@ -143,3 +143,40 @@ TEST(ThresholdTest, StateOfAKeyIsFreedWhenItsLastBucketLeaves) {
 
 }  // namespace
 }  // namespace abusewatch::testing
+
+namespace abusewatch::testing {
+namespace {
+
+// Memory does not grow with the number of events inside a window: one cell per non-empty
+// bucket (count/sum) or per distinct value, never one per event.
+TEST(ThresholdMemoryTest, CellsGrowWithBucketsNotEvents) {
+  EngineConfig c = BaseConfig();
+  c.rules.push_back(Threshold("sum", Sel({EventType::kPayment}), Aggregate::kSum,
+                              730 * kMsPerDay, kMsPerDay, "999999999"));
+  c.rules.push_back(Threshold("parties", Sel({EventType::kPayment}), Aggregate::kDistinct,
+                              730 * kMsPerDay, kMsPerDay, "1000"));
+  std::shared_ptr<const RuleSet> rules;
+  ASSERT_TRUE(RuleSet::Compile(std::move(c), &rules).ok());
+  Recorder rec;
+  Engine engine(rules, &rec);
+  Rejection rej;
+  const int64_t t0 = T("2026-01-01T00:00:00+08:00");
+  // 100 days × 500 events, 7 distinct subjects, one account.
+  for (int i = 0; i < 50'000; ++i) {
+    const int64_t ts = t0 + (i / 500) * kMsPerDay + (i % 500) * 1000;
+    ASSERT_TRUE(engine.Offer(Ev("p" + std::to_string(i), "payment", FormatRfc3339Utc(ts), "acct",
+                                "\"flow\":\"gain\",\"amount\":\"1.00\",\"subject\":\"s" +
+                                    std::to_string(i % 7) + "\""),
+                             &rej))
+        << rej.detail;
+  }
+  engine.Finish();
+  const EngineStats st = engine.stats();
+  EXPECT_EQ(st.detector_states, 2u);
+  // sum: 100 day buckets; distinct: 7 values plus at most 100 buckets of latest-counts.
+  EXPECT_LE(st.state_cells, 100u + 7u + 100u);
+  EXPECT_GE(st.state_cells, 100u + 7u);
+}
+
+}  // namespace
+}  // namespace abusewatch::testing
