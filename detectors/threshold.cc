@@ -52,7 +52,12 @@ class ThresholdDetector final : public Detector {
       } else if (e.Has(r_.field) && !e.Str(r_.field).empty()) {
         values_.push_back(e.Str(r_.field));
       }
-      if (values_.empty()) return false;
+      if (values_.empty()) {
+        // Selected but nothing to count: still a step of this key, so its value is re-taken
+        // at this time (a bucket may have left the window at exactly this instant).
+        Touch(e.ts_ms, ctx);
+        return false;
+      }
     }
     uint32_t key = ctx.AcquireKey(spec_.group_by);
     auto [it, fresh] = states_.try_emplace(key);
@@ -83,6 +88,16 @@ class ThresholdDetector final : public Detector {
     Evaluate(s, key, e.ts_ms, ctx);
     if (s.timer_at == kNoTimer) ScheduleNext(it, ctx);
     return true;
+  }
+
+  void Touch(int64_t at, DetectorContext& ctx) {
+    const uint32_t key = ctx.FindKey(spec_.group_by);
+    if (key == KeyTable::kNone) return;
+    auto it = states_.find(key);
+    if (it == states_.end()) return;
+    Expire(it->second, BucketStart(at, gran_, zone_) - window_);
+    Evaluate(it->second, key, at, ctx);
+    if (it->second.timer_at == kNoTimer) ScheduleNext(it, ctx);
   }
 
   void OnTimer(int64_t at, uint32_t key, DetectorContext& ctx) override {
