@@ -279,6 +279,21 @@ void Warn(std::vector<std::string>* warnings, const SourcePos& pos, const std::s
   if (warnings != nullptr) warnings->push_back(PosText(pos) + ": " + msg);
 }
 
+// A derived warning rule "<id>:warnNN" (rules.md warn_at) names its threshold rule.
+int DerivedParent(const std::vector<ParsedRule>& rules,
+                  const std::unordered_map<std::string, int>& index, const std::string& child) {
+  const size_t colon = child.rfind(":warn");
+  if (colon == std::string::npos) return -1;
+  auto it = index.find(child.substr(0, colon));
+  if (it == index.end()) return -1;
+  for (const Decimal& f : rules[it->second].spec.warn_at) {
+    UInt128 pct = 0;
+    RoundHalfUpScaled(f, 2, 100, &pct);
+    if (child.substr(colon + 5) == std::to_string(static_cast<int>(pct))) return it->second;
+  }
+  return -1;
+}
+
 Status CheckComposites(const std::vector<ParsedRule>& rules,
                        const std::unordered_map<std::string, int>& index,
                        std::vector<std::string>* warnings) {
@@ -288,18 +303,19 @@ Status CheckComposites(const std::vector<ParsedRule>& rules,
     std::string label = std::string(config_internal::KindText(r.kind)) + " " + Quote(r.id);
     for (size_t i = 0; i < r.children.size(); ++i) {
       auto it = index.find(r.children[i]);
-      if (it == index.end()) {
+      int child_index = it == index.end() ? DerivedParent(rules, index, r.children[i]) : it->second;
+      if (child_index < 0) {
         return ErrorAt(p.child_pos[i],
                        "unknown rule id " + Quote(r.children[i]) + " in rules of " + label);
       }
-      const RuleSpec& c = rules[it->second].spec;
+      const RuleSpec& c = rules[child_index].spec;
       if (c.group_by != r.group_by) {
         return ErrorAt(p.child_pos[i],
                        "rule " + Quote(c.id) + " groups by " + std::string(FieldName(c.group_by)) +
                            " but " + label + " groups by " + std::string(FieldName(r.group_by)) +
                            "; all rules listed in an all_of/any_of must share its group_by");
       }
-      if (r.enabled) referenced[it->second] = true;
+      if (r.enabled) referenced[child_index] = true;
       if (r.enabled && !c.enabled) {
         Warn(warnings, p.child_pos[i],
              label + " lists disabled rule " + Quote(c.id) +
@@ -315,7 +331,9 @@ Status CheckComposites(const std::vector<ParsedRule>& rules,
     path.push_back(i);
     const ParsedRule& p = rules[i];
     for (size_t k = 0; k < p.spec.children.size(); ++k) {
-      int j = index.at(p.spec.children[k]);
+      auto found = index.find(p.spec.children[k]);
+      if (found == index.end()) continue;  // a derived warning rule: it has no children
+      int j = found->second;
       if (color[j] == 1) {
         std::string chain;
         auto from = std::find(path.begin(), path.end(), j);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "detectors/decimal.h"
+#include "detectors/rule_set.h"
 #include "detectors/rule_spec.h"
 #include "detectors/timeutil.h"
 
@@ -572,6 +573,42 @@ TEST(ConfigWarningTest, DedupHorizonAndSilentRule) {
                                      "all_of/any_of lists it"),
                           StartsWith("t.yaml:2:16: dedup_horizon 1h is shorter than the longest "
                                      "rule window 2h")));
+}
+
+}  // namespace
+}  // namespace abusewatch
+
+namespace abusewatch {
+namespace {
+
+TEST(ConfigCompositeTest, CompositeMayListDerivedWarningRules) {
+  const char* yaml = R"(version: 1
+rules:
+  - id: total
+    kind: threshold
+    select: {stream: payment}
+    aggregate: sum
+    window: 1d
+    threshold: "100"
+    warn_at: [0.8]
+  - id: early
+    kind: any_of
+    rules: ["total:warn80"]
+  - id: bad
+    kind: any_of
+    rules: ["total:warn50"]
+)";
+  EngineConfig c;
+  Status s = LoadConfigString(yaml, "w.yaml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(
+      s.message(),
+      std::string("w.yaml:15:13: unknown rule id \"total:warn50\" in rules of any_of \"bad\""));
+  std::string ok_yaml(yaml);
+  ok_yaml.resize(ok_yaml.find("  - id: bad"));
+  ASSERT_TRUE(LoadConfigString(ok_yaml, "w.yaml", &c).ok());
+  std::shared_ptr<const RuleSet> rules;
+  EXPECT_TRUE(RuleSet::Compile(c, &rules).ok());
 }
 
 }  // namespace
