@@ -82,6 +82,9 @@ int Run(int argc, char** argv) {
       "Run the rules over a JSON Lines event file and write one transition per line,\n"
       "ordered by time, rule and key. Example:\n"
       "  abusewatch replay --config config/abusewatch.yaml --input events.jsonl");
+  rp->footer(
+      "Rejected lines never stop the run; each gets a reason code (see --rejects).\n"
+      "Exit status: 0 input read to its end, 2 config or usage error, 1 I/O failure.");
   rp->add_option("--config", replay.config, "rule/config YAML file")->required();
   rp->add_option("--input", replay.input, "events, JSON Lines; - for standard input")->required();
   rp->add_option("--output", replay.output, "transitions, JSON Lines; - for standard output")

@@ -327,7 +327,7 @@ std::string FormatRfc3339(int64_t ms, int offset_minutes, int fraction_digits, R
   int64_t d = doy - (153 * mp + 2) / 5 + 1;
   int64_t m = mp < 10 ? mp + 3 : mp - 9;
   int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[64];
+  char buf[160];  // room for any int64 fields (keeps -Wformat-truncation quiet at -O0)
   std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lld%c%02lld:%02lld:%02lld",
                 static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
                 rng.Percent(10) ? 't' : 'T', static_cast<long long>(in_day / 3'600'000),
