@@ -10,9 +10,10 @@ SAMPLE     ?= config/samples/sample-stream.jsonl
 
 DEB_PACKAGES = cmake ninja-build g++ make pkg-config python3 clang-format \
   libsimdjson-dev libyaml-cpp-dev libabsl-dev libxxhash-dev libcli11-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libboost-dev prometheus-cpp-dev librdkafka-dev libssl-dev \
+  default-jre-headless maven kcat
 
-.PHONY: all deps build run test test-fast asan bench scenarios format check-format clean
+.PHONY: all deps build run replay-sample test test-fast asan bench scenarios format check-format clean
 
 all: build
 
@@ -33,7 +34,12 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The daemon on the embedded default: the bundled sample stream (followed), the legal pack,
+# transitions on stdout, metrics on http://127.0.0.1:9464/metrics. Ctrl-C stops it.
 run: build
+	./$(BUILD)/abusewatch run --config $(CONFIG)
+
+replay-sample: build
 	./$(BUILD)/abusewatch replay --config $(CONFIG) --input $(SAMPLE) --output -
 
 asan: deps

@@ -38,7 +38,8 @@ constexpr DecimalLimits kRateLimits{9, 9};
 const std::vector<std::string_view> kTopLevelKeys = {
     "version",         "timezone",      "base_currency", "currency_rates", "allowed_lateness",
     "max_event_bytes", "dedup_horizon", "rules",         "include",        "sources",
-    "sinks",           "http",          "state",         "review",         "logging"};
+    "sinks",           "http",          "state",         "review",         "logging",
+    "dead_letter"};
 
 struct Rate {
   Decimal value;

@@ -7,6 +7,7 @@
 #include "config/config_loader.h"
 #include "daemon/gen/generator.h"
 #include "daemon/replay.h"
+#include "daemon/run.h"
 #include "detectors/rule_set.h"
 #include "detectors/timeutil.h"
 
@@ -76,6 +77,21 @@ int Run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("abusewatch ") + ABUSEWATCH_VERSION);
   app.require_subcommand(1);
 
+  RunOptions run;
+  std::string log_format = "text";
+  CLI::App* rn = app.add_subcommand(
+      "run",
+      "Run the daemon: read the configured source (a JSON Lines file, followed like tail -F),\n"
+      "write transitions to the configured sinks, serve /metrics, /healthz, /readyz.\n"
+      "SIGHUP reloads the config (an invalid one is refused and the old one kept);\n"
+      "SIGTERM stops cleanly. Example:\n"
+      "  abusewatch run --config config/abusewatch.yaml");
+  rn->add_option("--config", run.config, "config YAML file (rules and daemon sections)")
+      ->required();
+  rn->add_option("--log-format", log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
   ReplayOptions replay;
   CLI::App* rp = app.add_subcommand(
       "replay",
@@ -127,6 +143,10 @@ int Run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  }
+  if (rn->parsed()) {
+    run.log_json = log_format == "json";
+    return RunDaemon(run, std::cerr);
   }
   if (rp->parsed()) return RunReplay(replay, std::cerr);
   if (cc->parsed()) return CheckConfig(check_path);

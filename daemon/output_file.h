@@ -14,8 +14,9 @@ namespace abusewatch {
 class OutputFile {
  public:
   ~OutputFile();
-  // Creates or truncates `path`; "-" is standard output.
-  static Status Open(const std::string& path, std::unique_ptr<OutputFile>* out);
+  // Creates or truncates (or, with `append`, appends to) `path`; "-" is standard output.
+  static Status Open(const std::string& path, std::unique_ptr<OutputFile>* out,
+                     bool append = false);
   void Write(std::string_view data);
   // Writes everything buffered; the first error is kept and returned from then on.
   Status Flush();

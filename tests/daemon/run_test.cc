@@ -1,0 +1,182 @@
+// `abusewatch run` as a process: same transitions as replay on the same input, rejects to the
+// dead-letter file with their raw payload, follow mode, SIGHUP with a bad config keeps the old
+// one, SIGTERM stops cleanly, /metrics and /readyz answer.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace abusewatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::multiset<std::string> Lines(const std::string& text) {
+  std::multiset<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (!l.empty()) out.insert(l);
+  }
+  return out;
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("aw-run-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+  void WriteConfig(const std::string& input, bool follow) {
+    std::ofstream(dir_ / "aw.yaml")
+        << "version: 1\ninclude: [" << ABUSEWATCH_SOURCE_DIR << "/config/packs/legal-cn-2019.yaml]\n"
+        << "sources: [{type: file, path: " << input << ", follow: " << (follow ? "true" : "false")
+        << "}]\nsinks: [{type: file, path: out.jsonl}]\ndead_letter: {type: file, path: dead.jsonl}\n"
+        << "http: {listen: \"127.0.0.1:0\"}\n";
+  }
+  void Start() {
+    const std::string bin = ABUSEWATCH_BINARY, cfg = (dir_ / "aw.yaml").string(),
+                      log = (dir_ / "log.txt").string();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const char* argv[] = {bin.c_str(), "run", "--config", cfg.c_str(), nullptr};
+    ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), &fa, nullptr, const_cast<char**>(argv), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  int Wait(std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  int Port() {
+    const std::string log = Slurp(dir_ / "log.txt");
+    const size_t p = log.find("http://127.0.0.1:");
+    return p == std::string::npos ? -1 : std::stoi(log.substr(p + 17));
+  }
+  std::string Get(int port, const std::string& path) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    std::string resp;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+      std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      (void)!write(fd, req.data(), req.size());
+      char buf[65536];
+      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) resp.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+    return resp;
+  }
+  std::string Replay(const fs::path& input) {
+    const std::string cmd = std::string(ABUSEWATCH_BINARY) + " replay --config " +
+                            (dir_ / "aw.yaml").string() + " --input " + input.string() +
+                            " --output " + (dir_ / "replay.jsonl").string() + " --rejects " +
+                            (dir_ / "replay-rej.jsonl").string() + " 2>/dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    return Slurp(dir_ / "replay.jsonl");
+  }
+
+  fs::path dir_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(RunTest, ReadsAFileToItsEndLikeReplay) {
+  const fs::path sample = fs::path(ABUSEWATCH_SOURCE_DIR) / "config/samples/sample-stream.jsonl";
+  WriteConfig(sample.string(), /*follow=*/false);
+  Start();
+  ASSERT_EQ(Wait(std::chrono::seconds(60)), 0) << Slurp(dir_ / "log.txt");
+  const std::string out = Slurp(dir_ / "out.jsonl");
+  EXPECT_GT(Lines(out).size(), 100u);
+  EXPECT_EQ(Lines(out), Lines(Replay(sample)));
+  // Dead letters: the same lines as replay's rejects, with reason and raw payload.
+  const auto dead = Lines(Slurp(dir_ / "dead.jsonl"));
+  EXPECT_EQ(dead.size(), Lines(Slurp(dir_ / "replay-rej.jsonl")).size());
+  ASSERT_FALSE(dead.empty());
+  EXPECT_NE(dead.begin()->find("\"raw\":"), std::string::npos);
+  EXPECT_NE(dead.begin()->find("\"reason\":"), std::string::npos);
+}
+
+TEST_F(RunTest, FollowsReloadsAndStopsOnSigterm) {
+  const fs::path input = dir_ / "in.jsonl";
+  const fs::path sample = fs::path(ABUSEWATCH_SOURCE_DIR) / "config/samples/sample-stream.jsonl";
+  const std::string all = Slurp(sample);
+  const size_t half = all.find('\n', all.size() / 2) + 1;
+  std::ofstream(input, std::ios::binary) << all.substr(0, half);
+  WriteConfig(input.string(), /*follow=*/true);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Port() > 0; }, std::chrono::seconds(20))) << Slurp(dir_ / "log.txt");
+  const int port = Port();
+  ASSERT_TRUE(WaitFor([&] { return Get(port, "/readyz").find(" 200 ") != std::string::npos; },
+                      std::chrono::seconds(20)));
+  EXPECT_NE(Get(port, "/healthz").find(" 200 "), std::string::npos);
+  // The rest of the file arrives later, then a bad config and SIGHUP: the daemon keeps going.
+  std::ofstream(input, std::ios::binary | std::ios::app) << all.substr(half);
+  std::ofstream(dir_ / "aw.yaml", std::ios::app) << "rules: [{id: BAD ID}]\n";
+  kill(pid_, SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(dir_ / "log.txt").find("reload rejected") != std::string::npos; },
+                      std::chrono::seconds(20)));
+  const std::string metrics = Get(port, "/metrics");
+  EXPECT_NE(metrics.find("abusewatch_config_reload_total{result=\"failed\"} 1"), std::string::npos)
+      << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("abusewatch_events_total{stream=\"payment\"}"), std::string::npos);
+  EXPECT_EQ(metrics.find("acct-"), std::string::npos);  // no account ids in labels
+  // Everything the replay of the whole file emits except what only end-of-input timers give.
+  ASSERT_TRUE(WaitFor([&] { return Lines(Slurp(dir_ / "out.jsonl")).size() > 100; },
+                      std::chrono::seconds(30)));
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(Wait(std::chrono::seconds(10)), 0) << Slurp(dir_ / "log.txt");
+  const auto followed = Lines(Slurp(dir_ / "out.jsonl"));
+  WriteConfig(input.string(), /*follow=*/false);  // the good config again, for replay
+  const auto replayed = Lines(Replay(input));
+  for (const std::string& l : followed) EXPECT_EQ(replayed.count(l), 1u) << l;
+  EXPECT_GE(followed.size() + 10, replayed.size());
+}
+
+}  // namespace
+}  // namespace abusewatch
