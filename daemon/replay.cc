@@ -36,16 +36,8 @@ bool IsBlank(std::string_view s) {
 void AppendReject(uint64_t line, const Rejection& r, std::string* out) {
   out->append("{\"line\":");
   out->append(std::to_string(line));
-  out->append(",\"id\":");
-  if (r.has_id) {
-    AppendJsonString(r.id, out);
-  } else {
-    out->append("null");
-  }
-  out->append(",\"reason\":\"");
-  out->append(RejectReasonName(r.reason));
-  out->append("\",\"detail\":");
-  AppendJsonString(r.detail, out);
+  out->push_back(',');
+  AppendRejectionFields(r, out);
   out->append("}\n");
 }
 
@@ -138,8 +130,8 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
       if (l.oversized) {
         rejection.reason = RejectReason::kTooLarge;
         rejection.has_id = false;
-        rejection.detail = "record is " + std::to_string(l.length) +
-                           " bytes, over the limit of " + std::to_string(max_bytes);
+        rejection.detail = "record is " + std::to_string(l.length) + " bytes, over the limit of " +
+                           std::to_string(max_bytes);
         report(l, rejection);
       } else if (record_of[i] != SIZE_MAX && !accepted[record_of[i]]) {
         report(l, rejections[record_of[i]]);
@@ -163,14 +155,16 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
       code = 1;
     }
   }
-  err << "abusewatch replay: " << lines << " lines (" << blank << " blank), " << (options.decode_only ? decoded : st.accepted)
-      << " accepted, " << rejected_total << " rejected";
+  err << "abusewatch replay: " << lines << " lines (" << blank << " blank), "
+      << (options.decode_only ? decoded : st.accepted) << " accepted, " << rejected_total
+      << " rejected";
   std::string by_reason;
   for (int r = 0; r < kNumRejectReasons; ++r) {
     const uint64_t n = rejected[r];
     if (n == 0) continue;
     by_reason += by_reason.empty() ? " (" : ", ";
-    by_reason += std::string(RejectReasonName(static_cast<RejectReason>(r))) + " " + std::to_string(n);
+    by_reason +=
+        std::string(RejectReasonName(static_cast<RejectReason>(r))) + " " + std::to_string(n);
   }
   if (!by_reason.empty()) by_reason += ")";
   err << by_reason << ", " << st.transitions << " transitions\n";

@@ -108,16 +108,8 @@ void AppendDeadLetter(const std::string& source, const SourceRecord& rec, const 
                       std::string* out) {
   out->append("{\"source\":");
   AppendJsonString(source, out);
-  out->append(",\"position\":" + std::to_string(rec.position) + ",\"id\":");
-  if (r.has_id) {
-    AppendJsonString(r.id, out);
-  } else {
-    out->append("null");
-  }
-  out->append(",\"reason\":\"");
-  out->append(RejectReasonName(r.reason));
-  out->append("\",\"detail\":");
-  AppendJsonString(r.detail, out);
+  out->append(",\"position\":" + std::to_string(rec.position) + ",");
+  AppendRejectionFields(r, out);
   out->append(",\"raw\":");
   if (rec.oversized) {
     out->append("null");
@@ -211,8 +203,9 @@ int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
           engine->Finish();
           engine = std::make_unique<Engine>(next.rules, &fanout);
           before = engine->stats();
-          log.Warn("reload: rules changed; rule state restarts from here (durable state will "
-                   "carry it over)");
+          log.Warn(
+              "reload: rules changed; rule state restarts from here (durable state will "
+              "carry it over)");
         }
         cfg.rules = next.rules;
         cfg.rules_summary = next.rules_summary;
@@ -257,14 +250,17 @@ int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
     const EngineStats after = engine->stats();
     for (int t = 0; t < kNumEventTypes; ++t) {
       const uint64_t n = after.accepted_by_type[t] - before.accepted_by_type[t];
-      if (n > 0) metrics.Events(EventTypeName(static_cast<EventType>(t))).Increment(static_cast<double>(n));
+      if (n > 0)
+        metrics.Events(EventTypeName(static_cast<EventType>(t))).Increment(static_cast<double>(n));
     }
     before = after;
     if (engine->max_event_time() != INT64_MIN) {
       metrics.Watermark().Set(static_cast<double>(engine->max_event_time()) / 1000.0);
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!views.empty()) metrics.ProcessingSeconds().Observe(secs / static_cast<double>(views.size()));
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!views.empty())
+      metrics.ProcessingSeconds().Observe(secs / static_cast<double>(views.size()));
     for (auto& [out, notify_only] : sinks) out->Flush();
     if (dead_letter) dead_letter->Flush();
   }
@@ -282,9 +278,8 @@ int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
   if (!source.status().ok()) log.Error(source.status().message());
   if (http) http->Stop();
   const EngineStats st = engine->stats();
-  log.Info("stopped: " + std::to_string(st.accepted) + " accepted, " +
-           std::to_string(st.rejected) + " rejected, " + std::to_string(st.transitions) +
-           " transitions");
+  log.Info("stopped: " + std::to_string(st.accepted) + " accepted, " + std::to_string(st.rejected) +
+           " rejected, " + std::to_string(st.transitions) + " transitions");
   return code;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "detectors/timeutil.h"
+#include "detectors/transition.h"
 
 namespace abusewatch {
 namespace {
@@ -116,8 +117,8 @@ bool OneOf(std::string_view v, const std::array<std::string_view, N>& set) {
 }
 
 std::string_view TrimRawNumber(std::string_view t) {
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\n' ||
-                        t.back() == '\r')) {
+  while (!t.empty() &&
+         (t.back() == ' ' || t.back() == '\t' || t.back() == '\n' || t.back() == '\r')) {
     t.remove_suffix(1);
   }
   return t;
@@ -197,7 +198,7 @@ simdjson::error_code Walk(od::value& v, int depth) {
     }
     case od::json_type::number:
       return IsJsonNumber(TrimRawNumber(v.raw_json_token())) ? simdjson::SUCCESS
-                                                              : simdjson::NUMBER_ERROR;
+                                                             : simdjson::NUMBER_ERROR;
     case od::json_type::boolean: {
       bool b;
       return v.get_bool().get(b);
@@ -215,9 +216,23 @@ simdjson::error_code Walk(od::value& v, int depth) {
 
 std::string_view RejectReasonName(RejectReason r) {
   static constexpr std::array<std::string_view, kNumRejectReasons> kNames = {
-      "malformed_json", "too_large", "missing_field",    "bad_type",  "unknown_type", "bad_timestamp",
-      "bad_amount",     "unknown_currency", "bad_value", "duplicate", "late"};
+      "malformed_json", "too_large",     "missing_field", "bad_type",
+      "unknown_type",   "bad_timestamp", "bad_amount",    "unknown_currency",
+      "bad_value",      "duplicate",     "late"};
   return kNames[static_cast<int>(r)];
+}
+
+void AppendRejectionFields(const Rejection& r, std::string* out) {
+  out->append("\"id\":");
+  if (r.has_id) {
+    AppendJsonString(r.id, out);
+  } else {
+    out->append("null");
+  }
+  out->append(",\"reason\":\"");
+  out->append(RejectReasonName(r.reason));
+  out->append("\",\"detail\":");
+  AppendJsonString(r.detail, out);
 }
 
 struct Decoder::Impl {
@@ -363,7 +378,9 @@ bool Decoder::Impl::String(int f, bool required, size_t max_len, Event* ev) {
   auto name = [f] { return std::string(InputName(f)); };
   if (rv.kind == RawKind::kAbsent || rv.kind == RawKind::kNull ||
       (required && rv.kind == RawKind::kString && rv.text.empty())) {
-    if (required) return Reject(RejectReason::kMissingField, "required field \"" + name() + "\" is absent or empty");
+    if (required)
+      return Reject(RejectReason::kMissingField,
+                    "required field \"" + name() + "\" is absent or empty");
     return true;
   }
   if (rv.kind != RawKind::kString) {
@@ -398,14 +415,17 @@ bool Decoder::Impl::StringArray(int f, bool required, Event* ev) {
   auto name = [f] { return std::string(InputName(f)); };
   if (rv.kind == RawKind::kAbsent || rv.kind == RawKind::kNull ||
       (rv.kind == RawKind::kArray && rv.count == 0 && rv.array_of_strings)) {
-    if (required) return Reject(RejectReason::kMissingField, "required field \"" + name() + "\" is absent or empty");
+    if (required)
+      return Reject(RejectReason::kMissingField,
+                    "required field \"" + name() + "\" is absent or empty");
     ev->MarkArrayPresent(static_cast<FieldId>(f));
     return true;
   }
   if (rv.kind != RawKind::kArray || !rv.array_of_strings) {
     return Reject(RejectReason::kBadType, "field \"" + name() + "\" must be an array of strings");
   }
-  for (uint32_t i = 0; i < rv.count; ++i) ev->AddArrayElement(static_cast<FieldId>(f), elems[rv.first + i]);
+  for (uint32_t i = 0; i < rv.count; ++i)
+    ev->AddArrayElement(static_cast<FieldId>(f), elems[rv.first + i]);
   return true;
 }
 
@@ -416,7 +436,10 @@ bool Decoder::Impl::Ratio(int f, std::optional<Decimal>* out) {
   Decimal d;
   if ((rv.kind != RawKind::kString && rv.kind != RawKind::kNumber) ||
       !ParseDecimal(rv.text, kRatioLimits, &d)) {
-    return Reject(RejectReason::kBadValue, "field \"" + name() + "\" must be a non-negative decimal (at most 9 fractional digits), got \"" + Excerpt(rv.text) + "\"");
+    return Reject(RejectReason::kBadValue,
+                  "field \"" + name() +
+                      "\" must be a non-negative decimal (at most 9 fractional digits), got \"" +
+                      Excerpt(rv.text) + "\"");
   }
   *out = d;
   return true;
@@ -425,8 +448,9 @@ bool Decoder::Impl::Ratio(int f, std::optional<Decimal>* out) {
 bool Decoder::Impl::Payment(Event* ev) {
   if (!String(static_cast<int>(FieldId::kFlow), true, 0, ev)) return false;
   if (!OneOf(ev->Str(FieldId::kFlow), kFlows)) {
-    return Reject(RejectReason::kBadValue, "flow \"" + Excerpt(ev->Str(FieldId::kFlow)) +
-                                               "\" is not one of service_fee, settlement, ad_funding, gain, refund");
+    return Reject(RejectReason::kBadValue,
+                  "flow \"" + Excerpt(ev->Str(FieldId::kFlow)) +
+                      "\" is not one of service_fee, settlement, ad_funding, gain, refund");
   }
   const RawValue& a = raw[static_cast<int>(FieldId::kAmount)];
   if (a.kind == RawKind::kAbsent || a.kind == RawKind::kNull ||
@@ -438,9 +462,10 @@ bool Decoder::Impl::Payment(Event* ev) {
   }
   Decimal amount;
   if (!ParseDecimal(a.text, kAmountLimits, &amount)) {
-    return Reject(RejectReason::kBadAmount,
-                  "amount \"" + Excerpt(a.text) +
-                      "\" is not a non-negative decimal with at most 2 fractional digits up to 10^15");
+    return Reject(
+        RejectReason::kBadAmount,
+        "amount \"" + Excerpt(a.text) +
+            "\" is not a non-negative decimal with at most 2 fractional digits up to 10^15");
   }
   UInt128 fen;
   if (!RoundHalfUpScaled(amount, 2, kMaxAmountFen, &fen)) {
@@ -455,14 +480,16 @@ bool Decoder::Impl::Payment(Event* ev) {
   } else {
     auto it = options.currency_rates.find(std::string(cur));
     if (it == options.currency_rates.end()) {
-      return Reject(RejectReason::kUnknownCurrency,
-                    "currency \"" + Excerpt(cur) + "\" has no configured rate to " + options.base_currency);
+      return Reject(
+          RejectReason::kUnknownCurrency,
+          "currency \"" + Excerpt(cur) + "\" has no configured rate to " + options.base_currency);
     }
     Decimal product;
     UInt128 base;
     if (!MultiplyDecimal(Decimal{fen, 0}, it->second, &product) ||
         !RoundHalfUpScaled(product, 0, kMaxAmountFen, &base)) {
-      return Reject(RejectReason::kBadAmount, "amount converted to " + options.base_currency + " is over 10^15");
+      return Reject(RejectReason::kBadAmount,
+                    "amount converted to " + options.base_currency + " is over 10^15");
     }
     ev->amount_base_fen = static_cast<int64_t>(base);
   }

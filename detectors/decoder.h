@@ -40,6 +40,9 @@ struct Rejection {
   bool has_id = false;
 };
 
+// Appends `"id":<id or null>,"reason":"<code>","detail":"…"` (no braces) for reject records.
+void AppendRejectionFields(const Rejection& r, std::string* out);
+
 struct DecoderOptions {
   size_t max_event_bytes = 65'536;
   std::string base_currency = "CNY";
