@@ -60,7 +60,7 @@ format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 # Every test: the normal build, the acceptance scenarios, then the whole suite under ASan/UBSan.
-test: build asan
+test: build asan check-format
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory scenarios
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -104,7 +104,9 @@ BENCHMARK(BM_NoRules)->Arg(200'000)->Unit(benchmark::kMillisecond);
 
 void BM_ThresholdCount(benchmark::State& s) { RunEngine(s, OnlyRule("art11_5_concealment")); }
 BENCHMARK(BM_ThresholdCount)->Arg(200'000)->Unit(benchmark::kMillisecond);
-void BM_ThresholdSum730d(benchmark::State& s) { RunEngine(s, OnlyRule("art12_2_settlement_total")); }
+void BM_ThresholdSum730d(benchmark::State& s) {
+  RunEngine(s, OnlyRule("art12_2_settlement_total"));
+}
 BENCHMARK(BM_ThresholdSum730d)->Arg(200'000)->Unit(benchmark::kMillisecond);
 void BM_ThresholdDistinct(benchmark::State& s) { RunEngine(s, OnlyRule("art12_1_three_parties")); }
 BENCHMARK(BM_ThresholdDistinct)->Arg(200'000)->Unit(benchmark::kMillisecond);

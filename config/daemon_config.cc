@@ -44,8 +44,8 @@ Status Type(const MapView& m, std::initializer_list<std::string_view> types, std
   }
   std::string allowed;
   for (std::string_view x : types) allowed += (allowed.empty() ? "" : ", ") + std::string(x);
-  return ErrorAt(t->value_pos, "unknown " + m.what() + " type " + Quote(*out) + " (allowed: " +
-                                   allowed + ")");
+  return ErrorAt(t->value_pos,
+                 "unknown " + m.what() + " type " + Quote(*out) + " (allowed: " + allowed + ")");
 }
 
 }  // namespace
@@ -130,8 +130,8 @@ Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
         }
       }
       if (s.ok() && (port < 0 || port > 65535)) {
-        s = ErrorAt(l->value_pos, "listen must be host:port, e.g. 127.0.0.1:9464, got " +
-                                      Quote(listen));
+        s = ErrorAt(l->value_pos,
+                    "listen must be host:port, e.g. 127.0.0.1:9464, got " + Quote(listen));
       }
       if (s.ok()) {
         c.http_address = listen.substr(0, colon);

@@ -112,16 +112,18 @@ int Run(int argc, char** argv) {
 
   std::string check_path;
   CLI::App* cc = app.add_subcommand(
-      "check-config", "Validate a config file and its rule packs, print a summary of the rules.\n"
-                      "Exit status 2 (with file:line:col) when anything is wrong.");
+      "check-config",
+      "Validate a config file and its rule packs, print a summary of the rules.\n"
+      "Exit status 2 (with file:line:col) when anything is wrong.");
   cc->add_option("file", check_path, "config YAML file")->required();
 
   GenOptions gen;
   std::string gen_out = "-";
   std::string gen_start;
   CLI::App* gn = app.add_subcommand(
-      "gen", "Write a realistic synthetic event stream (background traffic plus planted\n"
-             "offenders on each legal line of the default pack), for demos, tests, benchmarks.");
+      "gen",
+      "Write a realistic synthetic event stream (background traffic plus planted\n"
+      "offenders on each legal line of the default pack), for demos, tests, benchmarks.");
   gn->add_option("--events", gen.events, "number of lines")->capture_default_str();
   gn->add_option("--accounts", gen.accounts, "background accounts")->capture_default_str();
   gn->add_option("--seed", gen.seed, "random seed (same seed, same stream)")->capture_default_str();
@@ -136,7 +138,8 @@ int Run(int argc, char** argv) {
   gn->add_option("--disorder", gen.disorder,
                  "fraction of background lines up to 20 s out of order (<= 0.5)")
       ->capture_default_str();
-  gn->add_option("--output", gen_out, "file to write; - for standard output")->capture_default_str();
+  gn->add_option("--output", gen_out, "file to write; - for standard output")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <memory>
 
 namespace abusewatch {
@@ -149,8 +149,8 @@ bool LineReader::Next(Line* line) {
       size_t text_len = pending;
       if (text_len > 0 && buf_[begin_ + text_len - 1] == '\r') --text_len;
       line->oversized = skipped > 0;
-      line->text = line->oversized ? std::string_view()
-                                   : std::string_view(buf_.data() + begin_, text_len);
+      line->text =
+          line->oversized ? std::string_view() : std::string_view(buf_.data() + begin_, text_len);
       begin_ = end_;
       return true;
     }

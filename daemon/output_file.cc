@@ -13,14 +13,12 @@ constexpr size_t kFlushAt = 1 << 20;
 
 OutputFile::~OutputFile() { Close(); }
 
-Status OutputFile::Open(const std::string& path, std::unique_ptr<OutputFile>* out,
-                        bool append) {
+Status OutputFile::Open(const std::string& path, std::unique_ptr<OutputFile>* out, bool append) {
   if (path == "-") {
     out->reset(new OutputFile(1, false, "standard output"));
     return Status::Ok();
   }
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
-                0644);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
   if (fd < 0) return Status::IoError("cannot create " + path + ": " + std::strerror(errno));
   out->reset(new OutputFile(fd, true, path));
   return Status::Ok();

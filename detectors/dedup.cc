@@ -24,8 +24,7 @@ int64_t DedupIndex::TimeOf(const Slot& s) {
 
 size_t DedupIndex::Find(const Slot& key) const {
   size_t i = Home(key) & mask_;
-  while (slots_[i].a != 0 &&
-         !(slots_[i].a == key.a && (slots_[i].b & ~kTsMask) == key.b)) {
+  while (slots_[i].a != 0 && !(slots_[i].a == key.a && (slots_[i].b & ~kTsMask) == key.b)) {
     i = (i + 1) & mask_;
   }
   return i;

@@ -34,9 +34,7 @@ class DedupIndex {
   bool InsertIfNew(const Hash& h, int64_t ts, int64_t floor);
   bool Seen(const Hash& h, int64_t floor) const;
   // Hints that `h` will be looked up soon.
-  void Prefetch(const Hash& h) const {
-    __builtin_prefetch(&slots_[Home(Key(h)) & mask_]);
-  }
+  void Prefetch(const Hash& h) const { __builtin_prefetch(&slots_[Home(Key(h)) & mask_]); }
   // Lets the index drop entries older than `floor` (done lazily, in sweeps).
   void Evict(int64_t floor);
   size_t size() const { return size_; }

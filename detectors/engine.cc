@@ -38,15 +38,24 @@ struct Timer {
 
 struct Engine::Impl final : DetectorContext {
   Impl(const RuleSet& r, TransitionSink* s)
-      : rules(r), sink(s), decoder(DecoderOptionsFor(r.config())),
+      : rules(r),
+        sink(s),
+        decoder(DecoderOptionsFor(r.config())),
         composite_firing(r.rules().size()) {
     for (size_t d = 0; d < rules.detectors().size(); ++d) {
       const int i = static_cast<int>(d);
       switch (rules.detectors()[d].kind) {
-        case RuleKind::kThreshold: detectors.push_back(MakeThresholdDetector(rules, i)); break;
-        case RuleKind::kAbsence: detectors.push_back(MakeAbsenceDetector(rules, i)); break;
-        case RuleKind::kSequence: detectors.push_back(MakeSequenceDetector(rules, i)); break;
-        default: break;
+        case RuleKind::kThreshold:
+          detectors.push_back(MakeThresholdDetector(rules, i));
+          break;
+        case RuleKind::kAbsence:
+          detectors.push_back(MakeAbsenceDetector(rules, i));
+          break;
+        case RuleKind::kSequence:
+          detectors.push_back(MakeSequenceDetector(rules, i));
+          break;
+        default:
+          break;
       }
     }
     key_cache.fill(kUnset);
@@ -159,10 +168,11 @@ struct Engine::Impl final : DetectorContext {
   }
 
   void FlushPending() {
-    std::stable_sort(pending.begin(), pending.end(), [this](const Transition& a, const Transition& b) {
-      const int ra = rules.rules()[a.rule].order, rb = rules.rules()[b.rule].order;
-      return ra != rb ? ra < rb : a.key < b.key;
-    });
+    std::stable_sort(pending.begin(), pending.end(),
+                     [this](const Transition& a, const Transition& b) {
+                       const int ra = rules.rules()[a.rule].order, rb = rules.rules()[b.rule].order;
+                       return ra != rb ? ra < rb : a.key < b.key;
+                     });
     for (const Transition& t : pending) sink->OnTransition(t, rules);
     stats.transitions += pending.size();
     pending.clear();
@@ -173,8 +183,8 @@ struct Engine::Impl final : DetectorContext {
   void Drain(int64_t frontier, bool final) {
     for (;;) {
       const bool have_e = !buffer.empty() && (final || buffer.front()->ts_ms <= frontier);
-      const bool have_t = !timers.empty() &&
-                          (final ? timers.front().at <= max_ts : timers.front().at < frontier);
+      const bool have_t =
+          !timers.empty() && (final ? timers.front().at <= max_ts : timers.front().at < frontier);
       if (have_t && (!have_e || timers.front().at < buffer.front()->ts_ms)) {
         TimerStep(timers.front().at);
       } else if (have_e) {
@@ -196,8 +206,7 @@ struct Engine::Impl final : DetectorContext {
     return e;
   }
 
-  bool Reject(RejectReason reason, std::string detail, std::string_view id,
-              Rejection* rejection) {
+  bool Reject(RejectReason reason, std::string detail, std::string_view id, Rejection* rejection) {
     rejection->reason = reason;
     rejection->detail = std::move(detail);
     rejection->id.assign(id);
@@ -300,7 +309,8 @@ void Engine::OfferBatch(const std::string_view* records, size_t n, bool* accepte
     const size_t m = std::min(kChunk, n - base);
     for (size_t i = 0; i < m; ++i) {
       events[i] = im.TakeEvent();
-      accepted[base + i] = im.decoder.Decode(records[base + i], events[i].get(), &rejections[base + i]);
+      accepted[base + i] =
+          im.decoder.Decode(records[base + i], events[i].get(), &rejections[base + i]);
       if (accepted[base + i]) {
         hashes[i] = DedupIndex::HashId(events[i]->id());
         im.dedup.Prefetch(hashes[i]);

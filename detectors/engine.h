@@ -31,12 +31,12 @@ struct EngineStats {
   std::array<uint64_t, kNumEventTypes> accepted_by_type{};
   uint64_t transitions = 0;
   uint64_t timers_fired = 0;
-  size_t buffered_events = 0;   // in the reorder buffer now
+  size_t buffered_events = 0;  // in the reorder buffer now
   size_t pending_timers = 0;
   size_t dedup_ids = 0;
-  size_t keys = 0;              // interned group keys alive
-  size_t detector_states = 0;   // (detector, key) states alive
-  size_t state_cells = 0;       // buckets, distinct values, pending triggers, intervals (O(states))
+  size_t keys = 0;             // interned group keys alive
+  size_t detector_states = 0;  // (detector, key) states alive
+  size_t state_cells = 0;      // buckets, distinct values, pending triggers, intervals (O(states))
 };
 
 class Engine {
@@ -55,8 +55,7 @@ class Engine {
   // rejections[i] as Offer would return and fill them), but decodes the batch first and
   // prefetches the dedup index, hiding its memory latency. The records must stay valid
   // during the call. Batches of 16–64 records work well.
-  void OfferBatch(const std::string_view* records, size_t n, bool* accepted,
-                  Rejection* rejections);
+  void OfferBatch(const std::string_view* records, size_t n, bool* accepted, Rejection* rejections);
 
   // Offers an already decoded event (moved from). Same checks from `late` on.
   bool OfferEvent(Event&& event, Rejection* rejection);

@@ -88,10 +88,10 @@ class Event {
 
   EventType type = EventType::kLogin;
   int64_t ts_ms = 0;
-  bool verified = false;           // abuse_report (default false), regulator_notice (default true)
-  bool has_verified = false;       // the event type carries `verified`
-  int64_t amount_base_fen = 0;     // payment: amount converted to the base currency, half-up
-  int64_t amount_fen = 0;          // payment: amount in the event's own currency
+  bool verified = false;        // abuse_report (default false), regulator_notice (default true)
+  bool has_verified = false;    // the event type carries `verified`
+  int64_t amount_base_fen = 0;  // payment: amount converted to the base currency, half-up
+  int64_t amount_fen = 0;       // payment: amount in the event's own currency
   std::optional<Decimal> list_price;
   std::optional<Decimal> fee_rate;
 
@@ -119,7 +119,9 @@ class Event {
   std::optional<Decimal> NumericField(FieldId f) const;
 
   // Bytes retained by this event (for memory accounting).
-  size_t Footprint() const { return sizeof(Event) + storage_.capacity() + elements_.capacity() * sizeof(Element); }
+  size_t Footprint() const {
+    return sizeof(Event) + storage_.capacity() + elements_.capacity() * sizeof(Element);
+  }
 
  private:
   struct Element {

@@ -19,7 +19,9 @@
 namespace abusewatch {
 
 // absl containers' heterogeneous lookup takes absl::string_view (not std's in this build).
-inline absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline absl::string_view AsAbsl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 class KeyTable {
  public:
@@ -45,7 +47,8 @@ class KeyTable {
     std::string key;
     uint32_t refs = 0;
   };
-  absl::flat_hash_map<std::string, uint32_t, absl::container_internal::hash_default_hash<std::string>,
+  absl::flat_hash_map<std::string, uint32_t,
+                      absl::container_internal::hash_default_hash<std::string>,
                       absl::container_internal::hash_default_eq<std::string>,
                       HugePageAllocator<std::pair<const std::string, uint32_t>>>
       index_;

@@ -158,7 +158,8 @@ Status RuleSet::Compile(EngineConfig config, std::shared_ptr<const RuleSet>* out
   auto rs = std::shared_ptr<RuleSet>(new RuleSet());
   if (config.allowed_lateness_ms < 0 || config.dedup_horizon_ms < 0 ||
       config.max_event_bytes <= 0) {
-    return Status::InvalidArgument("allowed_lateness, dedup_horizon and max_event_bytes must be positive");
+    return Status::InvalidArgument(
+        "allowed_lateness, dedup_horizon and max_event_bytes must be positive");
   }
   // Expand warn_at into derived rules right after their parent.
   for (const RuleSpec& r : config.rules) {

@@ -19,10 +19,10 @@
 namespace abusewatch {
 
 struct CompiledRule {
-  RuleSpec spec;          // for derived warn rules: the parent's spec with id/severity/threshold
-  int detector = -1;      // index into RuleSet::detectors(); -1 for composites and disabled rules
-  int slot = 0;           // threshold: bit within its aggregator
-  Int128 line = 0;        // threshold: effective integer line (count) or fen (sum), = ceil(T)
+  RuleSpec spec;      // for derived warn rules: the parent's spec with id/severity/threshold
+  int detector = -1;  // index into RuleSet::detectors(); -1 for composites and disabled rules
+  int slot = 0;       // threshold: bit within its aggregator
+  Int128 line = 0;    // threshold: effective integer line (count) or fen (sum), = ceil(T)
   std::vector<int> children;  // composites: rule indices
   std::vector<int> parents;   // composites that list this rule
   int order = 0;              // rank of `spec.id` in byte order (output sorting)
@@ -32,7 +32,7 @@ struct CompiledRule {
 struct DetectorSpec {
   RuleKind kind = RuleKind::kThreshold;
   FieldId group_by = FieldId::kAccount;
-  std::vector<int> rules;  // rule indices fed by this detector (threshold: one per line)
+  std::vector<int> rules;          // rule indices fed by this detector (threshold: one per line)
   const RuleSpec* spec = nullptr;  // the first rule's declaration (selectors, window, ...)
   uint32_t type_mask = 0;          // event types any of its selectors can match
 };
@@ -47,9 +47,7 @@ class RuleSet {
   // Composite rule indices, children before parents.
   const std::vector<int>& composite_order() const { return composite_order_; }
   // Detector indices whose selectors can match events of type t.
-  const std::vector<int>& detectors_for(EventType t) const {
-    return by_type_[static_cast<int>(t)];
-  }
+  const std::vector<int>& detectors_for(EventType t) const { return by_type_[static_cast<int>(t)]; }
   // Index of the rule with this id, or -1.
   int Find(std::string_view id) const;
 

@@ -26,9 +26,9 @@ struct Condition {
   enum class Op : uint8_t { kEquals, kOneOf, kContainsAny, kRange };
   FieldId field = FieldId::kId;
   Op op = Op::kEquals;
-  std::vector<std::string> strings;  // kEquals / kOneOf on strings, kContainsAny
-  bool bool_value = false;           // kEquals on bool fields
-  Decimal number;                    // kEquals on decimal fields
+  std::vector<std::string> strings;         // kEquals / kOneOf on strings, kContainsAny
+  bool bool_value = false;                  // kEquals on bool fields
+  Decimal number;                           // kEquals on decimal fields
   std::optional<Decimal> gt, gte, lt, lte;  // kRange
 };
 

@@ -27,7 +27,8 @@ class SequenceDetector final : public Detector {
         while (!s.intervals.empty() && s.intervals.front().hi < t) s.intervals.pop_front();
         if (!s.intervals.empty() && s.intervals.front().lo < t && !s.firing) {
           s.firing = true;
-          ctx.Emit(rule_, key, true, t, false, 0, {s.intervals.front().first_id, std::string(e.id())});
+          ctx.Emit(rule_, key, true, t, false, 0,
+                   {s.intervals.front().first_id, std::string(e.id())});
         }
       }
     }

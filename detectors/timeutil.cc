@@ -103,9 +103,7 @@ bool ParseRfc3339(std::string_view s, int64_t* ms) {
   return true;
 }
 
-bool InEventTimeRange(int64_t ms) {
-  return ms >= kMinEventTimeMs && ms < kMaxEventTimeMsExclusive;
-}
+bool InEventTimeRange(int64_t ms) { return ms >= kMinEventTimeMs && ms < kMaxEventTimeMsExclusive; }
 
 void FormatRfc3339UtcTo(int64_t ms, char* out) {
   int64_t days = FloorDiv(ms, kMsPerDay);

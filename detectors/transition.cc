@@ -49,9 +49,15 @@ void AppendJsonString(std::string_view s, std::string* out) {
       ++i;
     } else if (c < 0x20) {
       switch (c) {
-        case '\n': out->append("\\n"); break;
-        case '\r': out->append("\\r"); break;
-        case '\t': out->append("\\t"); break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
         default:
           out->append("\\u00");
           out->push_back(kHex[c >> 4]);
@@ -110,29 +116,40 @@ void AppendTransitionJson(const Transition& t, const RuleSet& rules, std::string
 
 std::string_view RuleKindName(RuleKind k) {
   switch (k) {
-    case RuleKind::kThreshold: return "threshold";
-    case RuleKind::kAbsence: return "absence";
-    case RuleKind::kSequence: return "sequence";
-    case RuleKind::kAllOf: return "all_of";
-    case RuleKind::kAnyOf: return "any_of";
+    case RuleKind::kThreshold:
+      return "threshold";
+    case RuleKind::kAbsence:
+      return "absence";
+    case RuleKind::kSequence:
+      return "sequence";
+    case RuleKind::kAllOf:
+      return "all_of";
+    case RuleKind::kAnyOf:
+      return "any_of";
   }
   return "?";
 }
 
 std::string_view AggregateName(Aggregate a) {
   switch (a) {
-    case Aggregate::kCount: return "count";
-    case Aggregate::kSum: return "sum";
-    case Aggregate::kDistinct: return "distinct";
+    case Aggregate::kCount:
+      return "count";
+    case Aggregate::kSum:
+      return "sum";
+    case Aggregate::kDistinct:
+      return "distinct";
   }
   return "?";
 }
 
 std::string_view SeverityName(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kCritical: return "critical";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kCritical:
+      return "critical";
   }
   return "?";
 }

@@ -17,8 +17,8 @@ struct Transition {
   std::string key;
   bool firing = false;
   int64_t at_ms = 0;
-  bool has_value = false;  // threshold rules only
-  Int128 value = 0;        // count / distinct: integer; sum: fen
+  bool has_value = false;           // threshold rules only
+  Int128 value = 0;                 // count / distinct: integer; sum: fen
   std::vector<std::string> events;  // evidence ids, oldest first, at most kMaxEvidence
 };
 

@@ -92,8 +92,8 @@ bool FileSource::PollOnce(size_t max, std::vector<SourceRecord>* out) {
   if (out->empty()) {
     // At the end of the current file: has it been replaced or truncated?
     struct stat st;
-    if (stat(path_.c_str(), &st) == 0 &&
-        (static_cast<uint64_t>(st.st_ino) != inode_ || static_cast<uint64_t>(st.st_size) < offset_)) {
+    if (stat(path_.c_str(), &st) == 0 && (static_cast<uint64_t>(st.st_ino) != inode_ ||
+                                          static_cast<uint64_t>(st.st_size) < offset_)) {
       ReadAvailable();  // the rest of the old file first
       take_lines();
       if (out->empty() && Reopen()) {

@@ -19,8 +19,7 @@ class FileSource final : public Source {
   ~FileSource() override;
 
   const std::string& name() const override { return name_; }
-  bool Poll(size_t max, std::chrono::milliseconds timeout,
-            std::vector<SourceRecord>* out) override;
+  bool Poll(size_t max, std::chrono::milliseconds timeout, std::vector<SourceRecord>* out) override;
   Status status() const override { return status_; }
 
  private:

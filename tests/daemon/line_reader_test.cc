@@ -64,7 +64,8 @@ TEST(LineReaderTest, MappedFileAndPipeAgree) {
     std::thread writer([&] {
       size_t off = 0;
       while (off < content.size()) {
-        ssize_t n = write(fds[1], content.data() + off, std::min<size_t>(content.size() - off, 4093));
+        ssize_t n =
+            write(fds[1], content.data() + off, std::min<size_t>(content.size() - off, 4093));
         if (n <= 0) break;
         off += static_cast<size_t>(n);
       }

@@ -43,8 +43,9 @@ std::multiset<std::string> Lines(const std::string& text) {
 class RunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("aw-run-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("aw-run-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -57,9 +58,11 @@ class RunTest : public ::testing::Test {
   }
   void WriteConfig(const std::string& input, bool follow) {
     std::ofstream(dir_ / "aw.yaml")
-        << "version: 1\ninclude: [" << ABUSEWATCH_SOURCE_DIR << "/config/packs/legal-cn-2019.yaml]\n"
+        << "version: 1\ninclude: [" << ABUSEWATCH_SOURCE_DIR
+        << "/config/packs/legal-cn-2019.yaml]\n"
         << "sources: [{type: file, path: " << input << ", follow: " << (follow ? "true" : "false")
-        << "}]\nsinks: [{type: file, path: out.jsonl}]\ndead_letter: {type: file, path: dead.jsonl}\n"
+        << "}]\nsinks: [{type: file, path: out.jsonl}]\ndead_letter: {type: file, path: "
+           "dead.jsonl}\n"
         << "http: {listen: \"127.0.0.1:0\"}\n";
   }
   void Start() {
@@ -108,7 +111,8 @@ class RunTest : public ::testing::Test {
       std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
       (void)!write(fd, req.data(), req.size());
       char buf[65536];
-      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) resp.append(buf, static_cast<size_t>(n));
+      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;)
+        resp.append(buf, static_cast<size_t>(n));
     }
     close(fd);
     return resp;
@@ -150,7 +154,8 @@ TEST_F(RunTest, FollowsReloadsAndStopsOnSigterm) {
   std::ofstream(input, std::ios::binary) << all.substr(0, half);
   WriteConfig(input.string(), /*follow=*/true);
   Start();
-  ASSERT_TRUE(WaitFor([&] { return Port() > 0; }, std::chrono::seconds(20))) << Slurp(dir_ / "log.txt");
+  ASSERT_TRUE(WaitFor([&] { return Port() > 0; }, std::chrono::seconds(20)))
+      << Slurp(dir_ / "log.txt");
   const int port = Port();
   ASSERT_TRUE(WaitFor([&] { return Get(port, "/readyz").find(" 200 ") != std::string::npos; },
                       std::chrono::seconds(20)));
@@ -159,8 +164,9 @@ TEST_F(RunTest, FollowsReloadsAndStopsOnSigterm) {
   std::ofstream(input, std::ios::binary | std::ios::app) << all.substr(half);
   std::ofstream(dir_ / "aw.yaml", std::ios::app) << "rules: [{id: BAD ID}]\n";
   kill(pid_, SIGHUP);
-  ASSERT_TRUE(WaitFor([&] { return Slurp(dir_ / "log.txt").find("reload rejected") != std::string::npos; },
-                      std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return Slurp(dir_ / "log.txt").find("reload rejected") != std::string::npos; },
+              std::chrono::seconds(20)));
   const std::string metrics = Get(port, "/metrics");
   EXPECT_NE(metrics.find("abusewatch_config_reload_total{result=\"failed\"} 1"), std::string::npos)
       << metrics.substr(0, 2000);

@@ -82,7 +82,8 @@ TEST_P(ScenarioTest, ReplayMatchesExpectedTransitionsAndRejects) {
   const std::vector<std::string> fields = {"rule", "key", "state", "at", "value", "threshold"};
   EXPECT_EQ(Load(o.output, fields), Load(stem + ".expected.jsonl", fields)) << events;
   std::multiset<std::string> want_rej;
-  if (fs::exists(stem + ".rejects.jsonl")) want_rej = Load(stem + ".rejects.jsonl", {"line", "reason"});
+  if (fs::exists(stem + ".rejects.jsonl"))
+    want_rej = Load(stem + ".rejects.jsonl", {"line", "reason"});
   EXPECT_EQ(Load(o.rejects, {"line", "reason"}), want_rej) << events;
   fs::remove_all(tmp);
 }

@@ -24,8 +24,8 @@ EngineConfig MixedConfig() {
   c.dedup_horizon_ms = 90 * kMsPerDay;
   c.rules.push_back(Threshold("sum", Sel({EventType::kPayment}), Aggregate::kSum, 730 * kMsPerDay,
                               kMsPerDay, "200000"));
-  c.rules.push_back(Threshold("cnt", Sel({EventType::kLogin}), Aggregate::kCount, 3'600'000,
-                              60'000, "2"));
+  c.rules.push_back(
+      Threshold("cnt", Sel({EventType::kLogin}), Aggregate::kCount, 3'600'000, 60'000, "2"));
   RuleSpec a;
   a.id = "abs";
   a.kind = RuleKind::kAbsence;
@@ -45,7 +45,7 @@ struct Outcome {
 };
 
 Outcome Feed(const std::shared_ptr<const RuleSet>& rules, const std::vector<std::string>& lines,
-            std::mt19937_64* rng) {
+             std::mt19937_64* rng) {
   Recorder rec;
   Engine engine(rules, &rec);
   Outcome out;
@@ -97,16 +97,22 @@ TEST(EngineBatchTest, OfferBatchEqualsOfferOneByOne) {
     std::string id = "x" + std::to_string(gen() % 2800);
     switch (gen() % 5) {
       case 0:
-        lines.push_back(Ev(id, "payment", FormatRfc3339Utc(ts), acct,
-                           "\"flow\":\"settlement\",\"amount\":\"" +
-                               std::to_string(gen() % 90'000) + ".5\""));
+        lines.push_back(
+            Ev(id, "payment", FormatRfc3339Utc(ts), acct,
+               "\"flow\":\"settlement\",\"amount\":\"" + std::to_string(gen() % 90'000) + ".5\""));
         break;
-      case 1: lines.push_back(Ev(id, "login", FormatRfc3339Utc(ts), acct)); break;
-      case 2: lines.push_back(Ev(id, "abuse_report", FormatRfc3339Utc(ts), acct)); break;
+      case 1:
+        lines.push_back(Ev(id, "login", FormatRfc3339Utc(ts), acct));
+        break;
+      case 2:
+        lines.push_back(Ev(id, "abuse_report", FormatRfc3339Utc(ts), acct));
+        break;
       case 3:
         lines.push_back(Ev(id, "disposition", FormatRfc3339Utc(ts), acct, "\"action\":\"warn\""));
         break;
-      default: lines.push_back("{\"id\":\"" + id + "\",\"type\":"); break;
+      default:
+        lines.push_back("{\"id\":\"" + id + "\",\"type\":");
+        break;
     }
   }
   std::shared_ptr<const RuleSet> rules;
