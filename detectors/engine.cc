@@ -343,12 +343,15 @@ EngineStats Engine::stats() const {
   s.pending_timers = impl_->timers.size();
   s.dedup_ids = impl_->dedup.size();
   s.keys = impl_->keys.size();
-  for (const auto& d : impl_->detectors) {
-    s.detector_states += d->StateCount();
-    s.state_cells += d->CellCount();
-  }
+  for (const auto& d : impl_->detectors) s.detector_states += d->StateCount();
   for (const auto& c : impl_->composite_firing) s.detector_states += c.size();
   return s;
+}
+
+size_t Engine::StateCells() const {
+  size_t n = 0;
+  for (const auto& d : impl_->detectors) n += d->CellCount();
+  return n;
 }
 
 bool Engine::IsFiring(std::string_view rule_id, std::string_view key) const {

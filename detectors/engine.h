@@ -36,7 +36,6 @@ struct EngineStats {
   size_t dedup_ids = 0;
   size_t keys = 0;             // interned group keys alive
   size_t detector_states = 0;  // (detector, key) states alive
-  size_t state_cells = 0;      // buckets, distinct values, pending triggers, intervals (O(states))
 };
 
 class Engine {
@@ -67,7 +66,11 @@ class Engine {
 
   // Largest accepted event time, or INT64_MIN when none.
   int64_t max_event_time() const;
+  // Counters and sizes; cheap (O(number of detectors)).
   EngineStats stats() const;
+  // Stored cells across all detector states: buckets, distinct values, pending triggers,
+  // intervals. O(number of states): for tests and diagnostics, not for hot paths.
+  size_t StateCells() const;
   const RuleSet& rules() const { return *rules_; }
   // Is `rule_id` firing for `key` right now (after the events processed so far)?
   bool IsFiring(std::string_view rule_id, std::string_view key) const;
