@@ -189,7 +189,16 @@ int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
   std::vector<Rejection> rejections(kBatch);
   std::string dl_line;
   EngineStats before = engine->stats();
+  auto last_gauges = std::chrono::steady_clock::time_point{};
   while (!g_stop) {
+    if (std::chrono::steady_clock::now() - last_gauges > std::chrono::seconds(1)) {
+      last_gauges = std::chrono::steady_clock::now();
+      const auto& all = engine->rules().rules();
+      for (size_t r = 0; r < all.size(); ++r) {
+        metrics.StateKeys(all[r].spec.id)
+            .Set(static_cast<double>(engine->StateKeys(static_cast<int>(r))));
+      }
+    }
     if (g_reload.exchange(false)) {
       Loaded next;
       Status s = Load(options.config, &next);

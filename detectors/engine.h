@@ -71,6 +71,8 @@ class Engine {
   // Stored cells across all detector states: buckets, distinct values, pending triggers,
   // intervals. O(number of states): for tests and diagnostics, not for hot paths.
   size_t StateCells() const;
+  // Keys holding state for the rule at `rule` (index into rules().rules()); O(1).
+  size_t StateKeys(int rule) const;
   const RuleSet& rules() const { return *rules_; }
   // Is `rule_id` firing for `key` right now (after the events processed so far)?
   bool IsFiring(std::string_view rule_id, std::string_view key) const;

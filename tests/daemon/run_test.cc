@@ -172,6 +172,8 @@ TEST_F(RunTest, FollowsReloadsAndStopsOnSigterm) {
   EXPECT_NE(metrics.find("abusewatch_config_reload_total{result=\"failed\"} 1"), std::string::npos)
       << metrics.substr(0, 2000);
   EXPECT_NE(metrics.find("abusewatch_events_total{stream=\"payment\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("abusewatch_state_keys{rule=\"art12_2_settlement_total\"}"),
+            std::string::npos);
   EXPECT_EQ(metrics.find("acct-"), std::string::npos);  // no account ids in labels
   // Everything the replay of the whole file emits, except what only the end-of-input rule gives
   // (the last allowed_lateness of events and timers after them).
