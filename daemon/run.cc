@@ -210,6 +210,10 @@ int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
         metrics.SetConfigSha256(next.sha256);
         if (next.rules_summary != cfg.rules_summary) {
           engine->Finish();
+          // The new engine starts with nothing firing: so do the gauges.
+          for (const CompiledRule& r : engine->rules().rules()) {
+            metrics.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
+          }
           engine = std::make_unique<Engine>(next.rules, &fanout);
           before = engine->stats();
           log.Warn(
