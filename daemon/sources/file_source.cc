@@ -13,16 +13,20 @@ namespace abusewatch {
 FileSource::FileSource(std::string path, bool follow, size_t max_record_bytes)
     : path_(std::move(path)),
       name_("file:" + path_),
-      follow_(follow && path_ != "-"),
-      max_(max_record_bytes) {
-  if (!follow_) {
+      follow_(follow || path_ == "-"),
+      max_(max_record_bytes),
+      stdin_(path_ == "-") {
+  if (stdin_) {
+    fd_ = 0;
+    fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+  } else if (!follow_) {
     status_ = LineReader::Open(path_, max_, &reader_);
     if (!status_.ok()) ended_ = true;
   }
 }
 
 FileSource::~FileSource() {
-  if (fd_ >= 0) close(fd_);
+  if (fd_ > 0) close(fd_);
 }
 
 bool FileSource::Reopen() {
@@ -52,7 +56,10 @@ void FileSource::ReadAvailable() {
       }
       return;
     }
-    if (n == 0) return;
+    if (n == 0) {
+      eof_ = stdin_;
+      return;
+    }
     offset_ += static_cast<uint64_t>(n);
     buf_.append(block, static_cast<size_t>(n));
   }
@@ -89,7 +96,11 @@ bool FileSource::PollOnce(size_t max, std::vector<SourceRecord>* out) {
     }
   };
   take_lines();
-  if (out->empty()) {
+  if (out->empty() && eof_ && begin_ < buf_.size()) {  // stdin's last line, without newline
+    buf_.push_back('\n');
+    take_lines();
+  }
+  if (out->empty() && !stdin_) {
     // At the end of the current file: has it been replaced or truncated?
     struct stat st;
     if (stat(path_.c_str(), &st) == 0 && (static_cast<uint64_t>(st.st_ino) != inode_ ||
@@ -122,6 +133,7 @@ bool FileSource::Poll(size_t max, std::chrono::milliseconds timeout,
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!PollOnce(max, out)) {
+    if (eof_) return false;  // standard input ended
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -1,8 +1,9 @@
-// FileSource: a JSON Lines file or standard input ("-"). Without follow it reads to the end and
-// ends. With follow it behaves like `tail -F`: it waits for more lines, and when the file is
-// replaced (another inode) or truncated it finishes the old file and reopens the path; a file
-// that does not exist yet is waited for. A last line without a newline is only taken once the
-// newline arrives (or, without follow, at the end). Not thread-safe.
+// FileSource: a JSON Lines file or standard input ("-"). Standard input is read without
+// blocking (so a stop signal is seen at once) and ends at its end of file. Without follow a file
+// is read to its end and ends. With follow it behaves like `tail -F`: it waits for more lines, and
+// when the file is replaced (another inode) or truncated it finishes the old file and reopens the
+// path; a file that does not exist yet is waited for. A last line without a newline is only taken
+// once the newline arrives (or, without follow, at the end). Not thread-safe.
 #ifndef ABUSEWATCH_DAEMON_SOURCES_FILE_SOURCE_H_
 #define ABUSEWATCH_DAEMON_SOURCES_FILE_SOURCE_H_
 
@@ -36,6 +37,8 @@ class FileSource final : public Source {
   std::unique_ptr<LineReader> reader_;
   std::vector<LineReader::Line> lines_;
   bool ended_ = false;
+  const bool stdin_;
+  bool eof_ = false;  // standard input reached its end
   // With follow.
   int fd_ = -1;
   uint64_t inode_ = 0;

@@ -65,11 +65,12 @@ class RunTest : public ::testing::Test {
            "dead.jsonl}\n"
         << "http: {listen: \"127.0.0.1:0\"}\n";
   }
-  void Start() {
+  void Start(int stdin_fd = -1) {
     const std::string bin = ABUSEWATCH_BINARY, cfg = (dir_ / "aw.yaml").string(),
                       log = (dir_ / "log.txt").string();
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
     posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const char* argv[] = {bin.c_str(), "run", "--config", cfg.c_str(), nullptr};
     ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), &fa, nullptr, const_cast<char**>(argv), environ), 0);
@@ -145,6 +146,37 @@ TEST_F(RunTest, ReadsAFileToItsEndLikeReplay) {
   ASSERT_FALSE(dead.empty());
   EXPECT_NE(dead.begin()->find("\"raw\":"), std::string::npos);
   EXPECT_NE(dead.begin()->find("\"reason\":"), std::string::npos);
+}
+
+TEST_F(RunTest, ReadsStandardInputUntilItEnds) {
+  const fs::path sample = fs::path(ABUSEWATCH_SOURCE_DIR) / "config/samples/sample-stream.jsonl";
+  WriteConfig("\"-\"", /*follow=*/true);
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);  // the daemon must not inherit the write end
+  Start(fds[0]);
+  close(fds[0]);
+  const std::string all = Slurp(sample);
+  // Half now; the daemon must keep waiting (not block a stop), then the rest and EOF.
+  ASSERT_EQ(write(fds[1], all.data(), all.size() / 2), static_cast<ssize_t>(all.size() / 2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Wait(std::chrono::seconds(0)), -1);  // still running
+  const size_t rest = all.size() - all.size() / 2;
+  ASSERT_EQ(write(fds[1], all.data() + all.size() / 2, rest), static_cast<ssize_t>(rest));
+  close(fds[1]);
+  ASSERT_EQ(Wait(std::chrono::seconds(60)), 0) << Slurp(dir_ / "log.txt");
+  EXPECT_EQ(Lines(Slurp(dir_ / "out.jsonl")), Lines(Replay(sample)));
+}
+
+TEST_F(RunTest, SigtermStopsWhileWaitingOnStandardInput) {
+  WriteConfig("\"-\"", /*follow=*/true);
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);  // the daemon must not inherit the write end
+  Start(fds[0]);
+  close(fds[0]);
+  ASSERT_TRUE(WaitFor([&] { return Port() > 0; }, std::chrono::seconds(20)));
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(Wait(std::chrono::seconds(5)), 0) << Slurp(dir_ / "log.txt");
+  close(fds[1]);
 }
 
 TEST_F(RunTest, FollowsReloadsAndStopsOnSigterm) {
