@@ -78,9 +78,7 @@ void RunEngine(benchmark::State& state, std::shared_ptr<const RuleSet> rules) {
 
 void BM_DecodeOnly(benchmark::State& state) {
   const auto& lines = Lines(static_cast<uint64_t>(state.range(0)), 20000);
-  DecoderOptions o;
-  o.currency_rates = Pack()->config().currency_rates;
-  Decoder decoder(o);
+  Decoder decoder(DecoderOptionsFor(Pack()->config()));
   Event e;
   Rejection rej;
   size_t bytes = 0;

@@ -75,11 +75,7 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
   }
   FileSink sink(out.get());
   Engine engine(rules, &sink);
-  DecoderOptions decoder_options;
-  decoder_options.max_event_bytes = max_bytes;
-  decoder_options.base_currency = rules->config().base_currency;
-  decoder_options.currency_rates = rules->config().currency_rates;
-  Decoder decoder(decoder_options);
+  Decoder decoder(DecoderOptionsFor(rules->config()));
   Event event;
   uint64_t decoded = 0;
   Rejection rejection;

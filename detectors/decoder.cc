@@ -222,6 +222,14 @@ std::string_view RejectReasonName(RejectReason r) {
   return kNames[static_cast<int>(r)];
 }
 
+DecoderOptions DecoderOptionsFor(const EngineConfig& c) {
+  DecoderOptions o;
+  o.max_event_bytes = static_cast<size_t>(c.max_event_bytes);
+  o.base_currency = c.base_currency;
+  o.currency_rates = c.currency_rates;
+  return o;
+}
+
 void AppendRejectionFields(const Rejection& r, std::string* out) {
   out->append("\"id\":");
   if (r.has_id) {

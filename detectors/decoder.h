@@ -14,6 +14,7 @@
 
 #include "detectors/decimal.h"
 #include "detectors/event.h"
+#include "detectors/rule_spec.h"
 
 namespace abusewatch {
 
@@ -48,6 +49,9 @@ struct DecoderOptions {
   std::string base_currency = "CNY";
   std::map<std::string, Decimal> currency_rates;
 };
+
+// The decoder settings a config implies (size limit, base currency, rates).
+DecoderOptions DecoderOptionsFor(const EngineConfig& config);
 
 class Decoder {
  public:

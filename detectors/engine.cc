@@ -17,14 +17,6 @@ namespace {
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint32_t kUnset = KeyTable::kNone - 1;
 
-DecoderOptions DecoderOptionsFor(const EngineConfig& c) {
-  DecoderOptions o;
-  o.max_event_bytes = static_cast<size_t>(c.max_event_bytes);
-  o.base_currency = c.base_currency;
-  o.currency_rates = c.currency_rates;
-  return o;
-}
-
 struct Timer {
   int64_t at;
   uint64_t seq;

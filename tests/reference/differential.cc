@@ -83,14 +83,6 @@ class Collector : public TransitionSink {
   EngineRun* run_;
 };
 
-DecoderOptions OptionsOf(const EngineConfig& c) {
-  DecoderOptions o;
-  o.max_event_bytes = static_cast<size_t>(c.max_event_bytes);
-  o.base_currency = c.base_currency;
-  o.currency_rates = c.currency_rates;
-  return o;
-}
-
 }  // namespace
 
 bool SplitJsonObject(std::string_view s, std::map<std::string, std::string>* out) {
@@ -125,7 +117,7 @@ EngineRun RunEngine(const std::shared_ptr<const RuleSet>& rules,
   EngineRun run;
   Collector sink(&run);
   Engine engine(rules, &sink);
-  Decoder decoder(OptionsOf(rules->config()));
+  Decoder decoder(DecoderOptionsFor(rules->config()));
   size_t next_finish = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
     int line = static_cast<int>(i) + 1;

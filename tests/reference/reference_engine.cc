@@ -133,11 +133,7 @@ void Reference::Expand() {
 }
 
 void Reference::Accept(const std::vector<std::string>& lines) {
-  DecoderOptions options;
-  options.max_event_bytes = static_cast<size_t>(config_.max_event_bytes);
-  options.base_currency = config_.base_currency;
-  options.currency_rates = config_.currency_rates;
-  Decoder decoder(options);
+  Decoder decoder(DecoderOptionsFor(config_));
   std::vector<Event> arrived;
   std::vector<int> arrived_lines;
   for (size_t i = 0; i < lines.size(); ++i) {
