@@ -1,11 +1,14 @@
 #include "config/daemon_config.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
 #include "config/yaml_util.h"
+#include "detectors/event.h"
 
 namespace abusewatch {
 namespace {
@@ -16,6 +19,8 @@ using config_internal::MapView;
 using config_internal::PosOf;
 using config_internal::Quote;
 using config_internal::ReadBool;
+using config_internal::ReadDuration;
+using config_internal::ReadInteger;
 using config_internal::ReadString;
 
 std::string Resolve(const std::filesystem::path& base, const std::string& p) {
@@ -48,6 +53,254 @@ Status Type(const MapView& m, std::initializer_list<std::string_view> types, std
                  "unknown " + m.what() + " type " + Quote(*out) + " (allowed: " + allowed + ")");
 }
 
+// Keys allowed for a type: the common ones plus the type's own.
+std::vector<std::string_view> Keys(std::initializer_list<std::string_view> common,
+                                   std::initializer_list<std::string_view> own) {
+  std::vector<std::string_view> v(common);
+  v.insert(v.end(), own);
+  return v;
+}
+
+// Expands "${env:NAME}" and "${file:PATH}" references in a secret-bearing value.
+Status ExpandSecret(const Entry& e, const std::filesystem::path& base, std::string* value) {
+  std::string out;
+  size_t i = 0;
+  while (i < value->size()) {
+    const size_t open = value->find("${", i);
+    if (open == std::string::npos) break;
+    const size_t close = value->find('}', open);
+    if (close == std::string::npos) break;
+    out.append(*value, i, open - i);
+    const std::string ref = value->substr(open + 2, close - open - 2);
+    if (ref.rfind("env:", 0) == 0) {
+      const char* v = std::getenv(ref.substr(4).c_str());
+      if (v == nullptr) {
+        return ErrorAt(e.value_pos, "environment variable " + Quote(ref.substr(4)) +
+                                        " (referenced by " + e.key + ") is not set");
+      }
+      out.append(v);
+    } else if (ref.rfind("file:", 0) == 0) {
+      const std::string path = Resolve(base, ref.substr(5));
+      std::ifstream in(path, std::ios::binary);
+      if (!in) {
+        return ErrorAt(e.value_pos,
+                       "cannot read secret file " + Quote(path) + " (referenced by " + e.key + ")");
+      }
+      std::ostringstream data;
+      data << in.rdbuf();
+      std::string s = data.str();
+      if (!s.empty() && s.back() == '\n') s.pop_back();
+      if (!s.empty() && s.back() == '\r') s.pop_back();
+      out.append(s);
+    } else {
+      return ErrorAt(e.value_pos, "unknown reference " + Quote("${" + ref + "}") + " in " + e.key +
+                                      " (use ${env:NAME} or ${file:PATH})");
+    }
+    i = close + 1;
+  }
+  out.append(*value, i, std::string::npos);
+  *value = std::move(out);
+  return Status::Ok();
+}
+
+// brokers, client_id, properties.
+Status ReadKafka(const MapView& m, const std::filesystem::path& base, KafkaConnection* k) {
+  Status s = m.Require("brokers", "bootstrap servers, e.g. brokers: \"kafka-1:9092\"");
+  if (s.ok()) s = ReadString(*m.Find("brokers"), "brokers of " + m.what(), &k->brokers);
+  if (s.ok() && k->brokers.empty()) s = ErrorAt(m.Find("brokers")->value_pos, "brokers is empty");
+  if (s.ok() && m.Find("client_id")) {
+    s = ReadString(*m.Find("client_id"), "client_id of " + m.what(), &k->client_id);
+  }
+  if (!s.ok() || !m.Find("properties")) return s;
+  const Entry* p = m.Find("properties");
+  MapView props;
+  s = MapView::Make(m.file(), p->value, p->value_pos, "properties of " + m.what(), &props);
+  for (const Entry& e : props.entries()) {
+    if (!s.ok()) break;
+    std::string v;
+    s = ReadString(e, "Kafka property " + Quote(e.key), &v);
+    if (s.ok()) s = ExpandSecret(e, base, &v);
+    if (s.ok() && (e.key == "bootstrap.servers" || e.key == "group.id" ||
+                   e.key == "enable.auto.commit" || e.key == "enable.auto.offset.store")) {
+      s = ErrorAt(e.key_pos, "property " + Quote(e.key) +
+                                 " is managed by abusewatch (use brokers / group instead)");
+    }
+    k->properties.emplace_back(e.key, std::move(v));
+  }
+  return s;
+}
+
+Status ReadTopics(const std::string& file, const Entry& e, SourceConfig* sc) {
+  if (e.value.IsMap()) {  // stream → topic
+    MapView m;
+    Status s = MapView::Make(file, e.value, e.value_pos, "topics", &m);
+    for (const Entry& t : m.entries()) {
+      if (!s.ok()) return s;
+      bool known = false;
+      for (int i = 0; i < kNumEventTypes; ++i) {
+        known |= EventTypeName(static_cast<EventType>(i)) == t.key;
+      }
+      if (!known) {
+        return ErrorAt(t.key_pos, "unknown stream " + Quote(t.key) +
+                                      " in topics (keys are event types of spec/events.md)");
+      }
+      std::string topic;
+      s = ReadString(t, "topic of stream " + t.key, &topic);
+      if (s.ok() && std::find(sc->topics.begin(), sc->topics.end(), topic) == sc->topics.end()) {
+        sc->topics.push_back(topic);
+      }
+    }
+    return s;
+  }
+  std::vector<SourcePos> pos;
+  Status s =
+      config_internal::ReadStringList(e.value, e.value_pos, "topics", true, &sc->topics, &pos);
+  for (size_t i = 0; s.ok() && i < sc->topics.size(); ++i) {
+    if (sc->topics[i].empty()) return ErrorAt(pos[i], "empty topic name");
+    for (size_t j = 0; j < i; ++j) {
+      if (sc->topics[j] == sc->topics[i]) {
+        return ErrorAt(pos[i], "topic " + Quote(sc->topics[i]) + " is listed twice");
+      }
+    }
+  }
+  return s;
+}
+
+Status ReadSource(const MapView& m, const std::filesystem::path& base, SourceConfig* sc) {
+  Status st = Type(m, {"file", "kafka"}, &sc->type);
+  if (!st.ok()) return st;
+  if (sc->type == "file") {
+    st = m.CheckAllowed({"type", "path", "follow"});
+    if (st.ok()) st = m.Require("path", "the JSON Lines file to read, or - for stdin");
+    if (st.ok()) st = ReadString(*m.Find("path"), "path of source", &sc->path);
+    if (st.ok() && m.Find("follow")) st = ReadBool(*m.Find("follow"), "follow", &sc->follow);
+    sc->path = Resolve(base, sc->path);
+    return st;
+  }
+  st = m.CheckAllowed({"type", "brokers", "client_id", "properties", "group", "topics", "start",
+                       "idle_timeout", "commit_interval"});
+  if (st.ok()) st = ReadKafka(m, base, &sc->kafka);
+  if (st.ok() && m.Find("group")) st = ReadString(*m.Find("group"), "group", &sc->group);
+  if (st.ok() && sc->group.empty()) st = ErrorAt(m.Find("group")->value_pos, "group is empty");
+  if (st.ok()) st = m.Require("topics", "a list of topics, or a map stream: topic");
+  if (st.ok()) st = ReadTopics(m.file(), *m.Find("topics"), sc);
+  if (st.ok() && m.Find("start")) {
+    st = ReadString(*m.Find("start"), "start", &sc->start);
+    if (st.ok() && sc->start != "earliest" && sc->start != "latest") {
+      st = ErrorAt(m.Find("start")->value_pos,
+                   "start must be earliest or latest, got " + Quote(sc->start));
+    }
+  }
+  if (st.ok() && m.Find("idle_timeout")) {
+    st = ReadDuration(*m.Find("idle_timeout"), "idle_timeout", 1, &sc->idle_timeout_ms);
+  }
+  if (st.ok() && m.Find("commit_interval")) {
+    st = ReadDuration(*m.Find("commit_interval"), "commit_interval", 1, &sc->commit_interval_ms);
+  }
+  return st;
+}
+
+Status ReadUrl(const MapView& m, std::string* url) {
+  Status s = m.Require("url", "e.g. url: \"http://127.0.0.1:9093\"");
+  if (s.ok()) s = ReadString(*m.Find("url"), "url of " + m.what(), url);
+  if (s.ok() && url->rfind("http://", 0) != 0) {
+    s = ErrorAt(
+        m.Find("url")->value_pos,
+        "only http:// URLs are supported (terminate TLS in a local proxy), got " + Quote(*url));
+  }
+  return s;
+}
+
+Status ReadSink(const MapView& m, const std::filesystem::path& base, SinkConfig* k) {
+  Status st = Type(m, {"stdout", "file", "alertmanager", "kafka", "webhook"}, &k->type);
+  if (!st.ok()) return st;
+  const std::initializer_list<std::string_view> http = {"url", "timeout", "max_attempts", "queue"};
+  if (k->type == "stdout") {
+    st = m.CheckAllowed({"type", "notify_only"});
+  } else if (k->type == "file") {
+    st = m.CheckAllowed({"type", "notify_only", "path"});
+    if (st.ok()) st = m.Require("path", "the JSON Lines file to append transitions to");
+    if (st.ok()) st = ReadString(*m.Find("path"), "path of sink", &k->path);
+    k->path = Resolve(base, k->path);
+  } else if (k->type == "alertmanager") {
+    k->notify_only = true;
+    st = m.CheckAllowed(Keys(http, {"type", "resend_interval", "ends_ahead"}));
+    if (st.ok()) st = ReadUrl(m, &k->url);
+    if (st.ok() && m.Find("resend_interval")) {
+      st =
+          ReadDuration(*m.Find("resend_interval"), "resend_interval", 1000, &k->resend_interval_ms);
+    }
+    if (st.ok() && m.Find("ends_ahead")) {
+      st = ReadDuration(*m.Find("ends_ahead"), "ends_ahead", 1000, &k->ends_ahead_ms);
+    }
+    if (st.ok() && k->ends_ahead_ms <= k->resend_interval_ms) {
+      st = ErrorAt(m.pos(),
+                   "ends_ahead must be longer than resend_interval, or alerts expire "
+                   "in Alertmanager between re-sends");
+    }
+  } else if (k->type == "webhook") {
+    k->notify_only = true;
+    st = m.CheckAllowed(Keys(http, {"type", "notify_only", "secret"}));
+    if (st.ok()) st = ReadUrl(m, &k->url);
+    if (st.ok())
+      st = m.Require("secret", "the HMAC key, e.g. secret: \"${file:/etc/aw/hook.key}\"");
+    if (st.ok()) st = ReadString(*m.Find("secret"), "secret", &k->secret);
+    if (st.ok()) st = ExpandSecret(*m.Find("secret"), base, &k->secret);
+    if (st.ok() && k->secret.size() < 16) {
+      st = ErrorAt(m.Find("secret")->value_pos, "secret must be at least 16 bytes");
+    }
+  } else {  // kafka
+    st = m.CheckAllowed({"type", "notify_only", "brokers", "client_id", "properties", "topic"});
+    if (st.ok()) st = ReadKafka(m, base, &k->kafka);
+    if (st.ok()) st = m.Require("topic", "the topic for transitions, e.g. topic: aw.alerts");
+    if (st.ok()) st = ReadString(*m.Find("topic"), "topic", &k->topic);
+  }
+  if (st.ok() && m.Find("notify_only")) {
+    st = ReadBool(*m.Find("notify_only"), "notify_only", &k->notify_only);
+  }
+  if (st.ok() && m.Find("timeout")) {
+    st = ReadDuration(*m.Find("timeout"), "timeout", 1, &k->timeout_ms);
+  }
+  if (st.ok() && m.Find("max_attempts")) {
+    st = ReadInteger(*m.Find("max_attempts"), "max_attempts", 1, 100, &k->max_attempts);
+  }
+  if (st.ok() && m.Find("queue")) {
+    st = ReadInteger(*m.Find("queue"), "queue", 1, 10'000'000, &k->queue_capacity);
+  }
+  return st;
+}
+
+Status ReadHttp(const std::string& file, const Entry& e, DaemonConfig* c) {
+  MapView m;
+  Status s = MapView::Make(file, e.value, e.value_pos, "http", &m);
+  if (s.ok()) s = m.CheckAllowed({"listen", "enabled"});
+  if (s.ok() && m.Find("enabled")) s = ReadBool(*m.Find("enabled"), "enabled", &c->http_enabled);
+  if (!s.ok() || !m.Find("listen")) return s;
+  std::string listen;
+  const Entry* l = m.Find("listen");
+  s = ReadString(*l, "listen of http", &listen);
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  if (s.ok() && colon != std::string::npos && colon > 0) {
+    try {
+      size_t used = 0;
+      port = std::stoi(listen.substr(colon + 1), &used);
+      if (used != listen.size() - colon - 1) port = -1;
+    } catch (const std::exception&) {
+      port = -1;
+    }
+  }
+  if (s.ok() && (port < 0 || port > 65535)) {
+    s = ErrorAt(l->value_pos,
+                "listen must be host:port, e.g. 127.0.0.1:9464, got " + Quote(listen));
+  }
+  if (s.ok()) {
+    c->http_address = listen.substr(0, colon);
+    c->http_port = static_cast<uint16_t>(port);
+  }
+  return s;
+}
+
 }  // namespace
 
 Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
@@ -66,82 +319,73 @@ Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
   c.sinks.push_back(SinkConfig{});
   if (const Entry* e = top.Find("sources")) {
     Status s = ForEachMap(path, *e, "source", [&](const MapView& m) {
-      SourceConfig sc;
-      Status st = m.CheckAllowed({"type", "path", "follow"});
-      if (st.ok()) st = Type(m, {"file"}, &sc.type);
-      if (st.ok()) st = m.Require("path", "the JSON Lines file to read, or - for stdin");
-      if (st.ok()) st = ReadString(*m.Find("path"), "path of source", &sc.path);
-      if (st.ok() && m.Find("follow")) st = ReadBool(*m.Find("follow"), "follow", &sc.follow);
-      sc.path = Resolve(base, sc.path);
-      c.sources.push_back(sc);
-      return st;
+      c.sources.emplace_back();
+      return ReadSource(m, base, &c.sources.back());
     });
     if (!s.ok()) return s;
   }
   if (const Entry* e = top.Find("sinks")) {
     c.sinks.clear();
     Status s = ForEachMap(path, *e, "sink", [&](const MapView& m) {
-      SinkConfig k;
-      Status st = m.CheckAllowed({"type", "path", "notify_only"});
-      if (st.ok()) st = Type(m, {"stdout", "file"}, &k.type);
-      if (st.ok() && k.type == "file") {
-        st = m.Require("path", "the JSON Lines file to append transitions to");
-        if (st.ok()) st = ReadString(*m.Find("path"), "path of sink", &k.path);
-      }
-      if (st.ok() && m.Find("notify_only")) {
-        st = ReadBool(*m.Find("notify_only"), "notify_only", &k.notify_only);
-      }
-      k.path = Resolve(base, k.path);
-      c.sinks.push_back(k);
-      return st;
+      c.sinks.emplace_back();
+      return ReadSink(m, base, &c.sinks.back());
     });
     if (!s.ok()) return s;
   }
   if (const Entry* e = top.Find("dead_letter")) {
     MapView m;
+    DeadLetterConfig& d = c.dead_letter;
     Status s = MapView::Make(path, e->value, e->value_pos, "dead_letter", &m);
-    if (s.ok()) s = m.CheckAllowed({"type", "path"});
-    std::string type;
-    if (s.ok()) s = Type(m, {"file"}, &type);
-    if (s.ok()) s = m.Require("path", "the JSON Lines file for rejected records");
-    if (s.ok()) s = ReadString(*m.Find("path"), "path of dead_letter", &c.dead_letter_path);
-    if (!s.ok()) return s;
-    c.has_dead_letter = true;
-    c.dead_letter_path = Resolve(base, c.dead_letter_path);
-  }
-  if (const Entry* e = top.Find("http")) {
-    MapView m;
-    Status s = MapView::Make(path, e->value, e->value_pos, "http", &m);
-    if (s.ok()) s = m.CheckAllowed({"listen", "enabled"});
-    if (s.ok() && m.Find("enabled")) s = ReadBool(*m.Find("enabled"), "enabled", &c.http_enabled);
-    if (s.ok() && m.Find("listen")) {
-      std::string listen;
-      const Entry* l = m.Find("listen");
-      s = ReadString(*l, "listen of http", &listen);
-      const size_t colon = listen.rfind(':');
-      int port = -1;
-      if (s.ok() && colon != std::string::npos && colon > 0) {
-        try {
-          size_t used = 0;
-          port = std::stoi(listen.substr(colon + 1), &used);
-          if (used != listen.size() - colon - 1) port = -1;
-        } catch (const std::exception&) {
-          port = -1;
-        }
-      }
-      if (s.ok() && (port < 0 || port > 65535)) {
-        s = ErrorAt(l->value_pos,
-                    "listen must be host:port, e.g. 127.0.0.1:9464, got " + Quote(listen));
-      }
-      if (s.ok()) {
-        c.http_address = listen.substr(0, colon);
-        c.http_port = static_cast<uint16_t>(port);
-      }
+    if (s.ok()) s = Type(m, {"file", "kafka"}, &d.type);
+    if (s.ok() && d.type == "file") {
+      s = m.CheckAllowed({"type", "path"});
+      if (s.ok()) s = m.Require("path", "the JSON Lines file for rejected records");
+      if (s.ok()) s = ReadString(*m.Find("path"), "path of dead_letter", &d.path);
+      d.path = Resolve(base, d.path);
+    } else if (s.ok()) {
+      s = m.CheckAllowed({"type", "brokers", "client_id", "properties", "topic"});
+      if (s.ok()) s = ReadKafka(m, base, &d.kafka);
+      if (s.ok()) s = m.Require("topic", "the dead-letter topic, e.g. topic: aw.rejects");
+      if (s.ok()) s = ReadString(*m.Find("topic"), "topic", &d.topic);
     }
     if (!s.ok()) return s;
+    c.has_dead_letter = true;
+  }
+  if (const Entry* e = top.Find("http")) {
+    if (Status s = ReadHttp(path, *e, &c); !s.ok()) return s;
   }
   *out = std::move(c);
   return Status::Ok();
+}
+
+std::string DescribeDaemonConfig(const DaemonConfig& c) {
+  std::string out;
+  for (const SourceConfig& s : c.sources) {
+    if (s.type == "file") {
+      out += "source file " + s.path + (s.follow ? " (follow)" : "") + "\n";
+    } else {
+      out += "source kafka " + s.kafka.brokers + " group " + s.group + " topics";
+      for (const std::string& t : s.topics) out += " " + t;
+      out += "\n";
+    }
+  }
+  for (const SinkConfig& k : c.sinks) {
+    out += "sink " + k.type;
+    if (k.type == "file") out += " " + k.path;
+    if (k.type == "alertmanager" || k.type == "webhook") out += " " + k.url;
+    if (k.type == "kafka") out += " " + k.kafka.brokers + " topic " + k.topic;
+    out += k.notify_only ? " (notify rules only)\n" : "\n";
+  }
+  if (c.has_dead_letter) {
+    out += "dead_letter " + c.dead_letter.type + " " +
+           (c.dead_letter.type == "file"
+                ? c.dead_letter.path
+                : c.dead_letter.kafka.brokers + " topic " + c.dead_letter.topic) +
+           "\n";
+  }
+  out += c.http_enabled ? "http " + c.http_address + ":" + std::to_string(c.http_port) + "\n"
+                        : std::string("http disabled\n");
+  return out;
 }
 
 }  // namespace abusewatch

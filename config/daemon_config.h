@@ -1,41 +1,92 @@
 // The daemon's own config sections (sources, sinks, dead_letter, http) of the main config file,
 // validated like the rules: every error names file:line:col. `abusewatch replay` ignores them.
 //
-//   sources:      [{type: file, path: samples/x.jsonl, follow: true}]
-//   sinks:        [{type: stdout}, {type: file, path: /var/lib/abusewatch/out.jsonl,
-//                   notify_only: false}]
-//   dead_letter:  {type: file, path: rejects.jsonl}
-//   http:         {listen: "127.0.0.1:9464", enabled: true}
+//   sources:                                   # exactly one
+//     - {type: file, path: samples/x.jsonl, follow: true}        # "-" = standard input
+//     - type: kafka
+//       brokers: "kafka-1:9093,kafka-2:9093"
+//       group: abusewatch                     # consumer group (default abusewatch)
+//       topics: [aw.events]                   # one mixed topic, or one topic per stream:
+//       # topics: {abuse_report: aw.reports, payment: aw.payments, ...}
+//       start: earliest                       # earliest | latest, for a group with no offsets
+//       idle_timeout: 5s                      # a silent partition stops holding time back
+//       commit_interval: 1s
+//       properties: {security.protocol: SASL_SSL, sasl.password: "${env:KAFKA_PASSWORD}"}
+//   sinks:                                     # default: [{type: stdout}]
+//     - {type: stdout, notify_only: false}
+//     - {type: file, path: /var/lib/abusewatch/transitions.jsonl}
+//     - {type: alertmanager, url: "http://127.0.0.1:9093", resend_interval: 1m, ends_ahead: 5m}
+//     - {type: kafka, brokers: ..., topic: aw.alerts, notify_only: false, properties: {...}}
+//     - {type: webhook, url: "http://hooks.internal/abuse", secret: "${file:/etc/aw/hook.key}"}
+//   dead_letter: {type: file, path: rejects.jsonl}            # or {type: kafka, brokers, topic}
+//   http:         {listen: "127.0.0.1:9464", enabled: true}   # port 0: any free port
 //
-// Relative paths are relative to the directory of the config file.
+// Relative paths are relative to the directory of the config file. In `secret` and in Kafka
+// `properties` values, "${env:NAME}" is replaced by an environment variable and "${file:PATH}"
+// by a file's content (one trailing newline dropped); a missing one is a config error, and the
+// values never appear in logs or in check-config output.
 #ifndef ABUSEWATCH_CONFIG_DAEMON_CONFIG_H_
 #define ABUSEWATCH_CONFIG_DAEMON_CONFIG_H_
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "detectors/status.h"
 
 namespace abusewatch {
 
+struct KafkaConnection {
+  std::string brokers;  // bootstrap.servers
+  std::string client_id = "abusewatch";
+  // librdkafka properties passed through unchanged (TLS, SASL, tuning), secrets resolved.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
 struct SourceConfig {
-  std::string type = "file";  // file (kafka comes with the Kafka source)
-  std::string path;           // file: JSON Lines; "-" = standard input
-  bool follow = true;         // file: keep reading as it grows, reopen when rotated (tail -F)
+  std::string type = "file";  // file | kafka
+  // file
+  std::string path;    // JSON Lines; "-" = standard input
+  bool follow = true;  // keep reading as it grows, reopen when rotated (tail -F)
+  // kafka
+  KafkaConnection kafka;
+  std::string group = "abusewatch";
+  std::vector<std::string> topics;  // distinct, in config order
+  std::string start = "earliest";   // auto.offset.reset: earliest | latest
+  int64_t idle_timeout_ms = 5'000;
+  int64_t commit_interval_ms = 1'000;
 };
 
 struct SinkConfig {
-  std::string type = "stdout";  // stdout | file
+  std::string type = "stdout";  // stdout | file | alertmanager | kafka | webhook
   std::string path;             // file
-  bool notify_only = false;     // only rules with notify: true
+  // Only rules with notify: true. Default false for stdout/file/kafka, true for webhook;
+  // Alertmanager always sends notifying rules only.
+  bool notify_only = false;
+  std::string url;                      // alertmanager | webhook (http://)
+  int64_t resend_interval_ms = 60'000;  // alertmanager
+  int64_t ends_ahead_ms = 300'000;      // alertmanager
+  int64_t timeout_ms = 10'000;          // alertmanager | webhook: per request
+  int64_t max_attempts = 5;             // alertmanager | webhook
+  int64_t queue_capacity = 10'000;      // alertmanager | webhook: waiting deliveries
+  std::string secret;                   // webhook: HMAC-SHA256 key (resolved)
+  KafkaConnection kafka;                // kafka
+  std::string topic;                    // kafka
+};
+
+struct DeadLetterConfig {
+  std::string type = "file";  // file | kafka
+  std::string path;           // file
+  KafkaConnection kafka;      // kafka
+  std::string topic;          // kafka
 };
 
 struct DaemonConfig {
   std::vector<SourceConfig> sources;
   std::vector<SinkConfig> sinks;
   bool has_dead_letter = false;
-  std::string dead_letter_path;  // rejected records with reason and raw payload
+  DeadLetterConfig dead_letter;  // rejected records with reason and raw payload
   bool http_enabled = true;
   std::string http_address = "127.0.0.1";
   uint16_t http_port = 9464;
@@ -45,6 +96,9 @@ struct DaemonConfig {
 // no sources (an error for `run`, reported by the caller), a stdout sink, http on
 // 127.0.0.1:9464.
 Status LoadDaemonConfig(const std::string& path, DaemonConfig* out);
+
+// One line per source and sink for logs and check-config, secrets left out.
+std::string DescribeDaemonConfig(const DaemonConfig& config);
 
 }  // namespace abusewatch
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "config/config_loader.h"
+#include "config/daemon_config.h"
 #include "daemon/gen/generator.h"
 #include "daemon/replay.h"
 #include "daemon/run.h"
@@ -31,13 +32,18 @@ int CheckConfig(const std::string& path) {
     std::cerr << "abusewatch: config error: " << s.message() << "\n";
     return 2;
   }
+  DaemonConfig daemon;  // sources, sinks, http: validated too, so a reload cannot fail on them
+  if (Status s = LoadDaemonConfig(path, &daemon); !s.ok()) {
+    std::cerr << "abusewatch: config error: " << s.message() << "\n";
+    return 2;
+  }
   for (const std::string& w : warnings) std::cerr << "abusewatch: warning: " << w << "\n";
   size_t notify = 0, enabled = 0;
   for (const CompiledRule& r : rules->rules()) {
     enabled += r.spec.enabled;
     notify += r.spec.enabled && r.spec.notify;
   }
-  std::cout << summary;
+  std::cout << summary << DescribeDaemonConfig(daemon);
   std::cout << path << ": OK, " << rules->rules().size() << " rules (" << enabled << " enabled, "
             << notify << " notify), " << rules->detectors().size() << " detectors\n";
   return 0;

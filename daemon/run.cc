@@ -167,7 +167,7 @@ int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
   }
   std::unique_ptr<OutputFile> dead_letter;
   if (cfg.daemon.has_dead_letter) {
-    if (Status s = OutputFile::Open(cfg.daemon.dead_letter_path, &dead_letter, true); !s.ok()) {
+    if (Status s = OutputFile::Open(cfg.daemon.dead_letter.path, &dead_letter, true); !s.ok()) {
       log.Error("dead_letter: " + s.message());
       return 1;
     }

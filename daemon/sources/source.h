@@ -1,6 +1,11 @@
 // Source: where raw records (one JSON object each) come from. Implementations: FileSource
-// (JSON Lines, optionally followed like `tail -F`); the Kafka source comes next.
+// (JSON Lines, optionally followed like `tail -F`) and KafkaSource (a consumer group).
 // A source is used from one thread.
+//
+// Lanes: a source made of several independently ordered inputs (Kafka partitions) numbers them
+// with small lane ids (reused after a revocation) and reports their state changes; the engine
+// keeps a watermark per lane (detectors/engine.h). Single-input sources use lane 0 and report
+// no lane events.
 #ifndef ABUSEWATCH_DAEMON_SOURCES_SOURCE_H_
 #define ABUSEWATCH_DAEMON_SOURCES_SOURCE_H_
 
@@ -10,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "detectors/lane.h"
 #include "detectors/status.h"
 
 namespace abusewatch {
@@ -19,6 +25,13 @@ struct SourceRecord {
   uint64_t position = 0;     // line number (files) or offset (Kafka), for dead letters and logs
   size_t length = 0;         // true length in bytes
   bool oversized = false;    // longer than the record limit: never buffered
+  uint32_t lane = 0;         // which input (Kafka partition slot); 0 for single-input sources
+};
+
+struct LaneEvent {
+  uint32_t lane = 0;
+  LaneState state = LaneState::kActive;
+  std::string name;  // e.g. "events/3" (topic/partition), for logs
 };
 
 class Source {
@@ -32,6 +45,15 @@ class Source {
                     std::vector<SourceRecord>* out) = 0;
   // The first I/O error seen (reading continues where possible).
   virtual Status status() const = 0;
+  // Lane state changes since the last call, in order (assignment → kActive, end of partition or
+  // idle timeout → kIdle, a record after that → kActive, revocation → kClosed). Apply them to
+  // the engine before offering the records of the Poll() that preceded this call.
+  virtual void TakeLaneEvents(std::vector<LaneEvent>* out) { out->clear(); }
+  // Marks every record of `lane` with position < `next` as processed (its transitions handed
+  // to the sinks): a later Commit() may commit it. Positions only move forward.
+  virtual void MarkDone(uint32_t /*lane*/, uint64_t /*next*/) {}
+  // Commits what MarkDone() marked (Kafka: offsets to the group, asynchronously unless `sync`).
+  virtual Status Commit(bool /*sync*/) { return Status::Ok(); }
 };
 
 }  // namespace abusewatch
