@@ -26,6 +26,41 @@ struct Timer {
   bool operator<(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
+// An accepted event waiting in the reorder buffer, with its lane and its sequence number among
+// the events accepted on that lane (for LaneDone()).
+struct Buffered {
+  int64_t ts;
+  uint32_t lane;
+  uint64_t seq;
+  std::unique_ptr<Event> event;
+};
+
+struct Lane {
+  struct Entry {
+    uint64_t position;
+    bool done;
+  };
+  LaneState state = LaneState::kClosed;  // never seen is like closed
+  int64_t max_ts = kNoTime;              // M_L
+  // The last position offered + 1 since the lane was (re)opened; 0 when none (positions are
+  // below UINT64_MAX - 1).
+  uint64_t end = 0;
+  uint64_t next_seq = 0;  // of the next accepted event; never reset
+  uint64_t base_seq = 0;  // seq of fifo.front()
+  // The accepted events (since the lane was last reopened) not done yet, in acceptance order:
+  // entry seq - base_seq. Done entries are popped from the front.
+  std::deque<Entry> fifo;
+
+  // Forgets M_L and positions (closed, or reopened after closing); accepted events of the lane
+  // still buffered are no longer tracked (their seq < base_seq).
+  void Forget() {
+    max_ts = kNoTime;
+    end = 0;
+    fifo.clear();
+    base_seq = next_seq;
+  }
+};
+
 }  // namespace
 
 struct Engine::Impl final : DetectorContext {
@@ -33,7 +68,9 @@ struct Engine::Impl final : DetectorContext {
       : rules(r),
         sink(s),
         decoder(DecoderOptionsFor(r.config())),
-        composite_firing(r.rules().size()) {
+        composite_firing(r.rules().size()),
+        lanes(1) {
+    lanes[0].state = LaneState::kActive;
     for (size_t d = 0; d < rules.detectors().size(); ++d) {
       const int i = static_cast<int>(d);
       switch (rules.detectors()[d].kind) {
@@ -96,7 +133,8 @@ struct Engine::Impl final : DetectorContext {
     return cr.detector >= 0 && detectors[cr.detector]->IsFiring(cr.slot, key);
   }
 
-  void ProcessEvent(const Event& e) {
+  void ProcessEvent(const Buffered& b) {
+    const Event& e = *b.event;
     current = &e;
     key_cache.fill(kUnset);
     for (int d : rules.detectors_for(e.type)) {
@@ -105,6 +143,30 @@ struct Engine::Impl final : DetectorContext {
     }
     current = nullptr;
     EndStep(e.ts_ms);
+    // Done once the transitions of its instant reach the sink; conservatively, while any
+    // transition at its instant is pending, it waits for that flush.
+    if (!pending.empty() && pending_at == b.ts) {
+      unflushed.push_back({b.lane, b.seq});
+    } else {
+      MarkDone(b.lane, b.seq);
+    }
+  }
+
+  void MarkDone(uint32_t lane, uint64_t seq) {
+    Lane& l = lanes[lane];
+    if (seq == l.base_seq) {  // the usual case: the oldest one
+      l.fifo.pop_front();
+      ++l.base_seq;
+    } else if (seq > l.base_seq) {
+      l.fifo[seq - l.base_seq].done = true;
+      return;
+    } else {
+      return;  // accepted before the lane was closed: not tracked
+    }
+    while (!l.fifo.empty() && l.fifo.front().done) {
+      l.fifo.pop_front();
+      ++l.base_seq;
+    }
   }
 
   void TimerStep(int64_t at) {
@@ -168,22 +230,24 @@ struct Engine::Impl final : DetectorContext {
     for (const Transition& t : pending) sink->OnTransition(t, rules);
     stats.transitions += pending.size();
     pending.clear();
+    for (const auto& [lane, seq] : unflushed) MarkDone(lane, seq);
+    unflushed.clear();
   }
 
   // Processes buffered events with ts <= frontier and timers due before it (all events and the
   // timers due at or before the largest accepted ts when `final`).
   void Drain(int64_t frontier, bool final) {
     for (;;) {
-      const bool have_e = !buffer.empty() && (final || buffer.front()->ts_ms <= frontier);
+      const bool have_e = !buffer.empty() && (final || buffer.front().ts <= frontier);
       const bool have_t =
           !timers.empty() && (final ? timers.front().at <= max_ts : timers.front().at < frontier);
-      if (have_t && (!have_e || timers.front().at < buffer.front()->ts_ms)) {
+      if (have_t && (!have_e || timers.front().at < buffer.front().ts)) {
         TimerStep(timers.front().at);
       } else if (have_e) {
-        std::unique_ptr<Event> e = std::move(buffer.front());
+        Buffered b = std::move(buffer.front());
         buffer.pop_front();
-        ProcessEvent(*e);
-        pool.push_back(std::move(e));
+        ProcessEvent(b);
+        pool.push_back(std::move(b.event));
       } else {
         break;
       }
@@ -211,12 +275,59 @@ struct Engine::Impl final : DetectorContext {
     return false;
   }
 
-  bool Accept(std::unique_ptr<Event> e, Rejection* rejection) {
-    const DedupIndex::Hash h = DedupIndex::HashId(e->id());
-    return Accept(std::move(e), h, rejection);
+  // Makes `lane` (< kMaxLanes) kActive, as a record arrived on it, and returns the position of
+  // that record.
+  uint64_t Arrive(uint32_t lane, uint64_t position) {
+    if (lane != 0 || multi) Activate(lane);
+    Lane& l = lanes[lane];
+    if (position == Engine::kNextPosition) position = l.end;
+    l.end = position + 1;
+    return position;
   }
 
-  bool Accept(std::unique_ptr<Event> e, const DedupIndex::Hash& h, Rejection* rejection) {
+  void Activate(uint32_t lane) {
+    multi = true;
+    if (lane >= lanes.size()) lanes.resize(lane + 1);
+    Lane& l = lanes[lane];
+    if (l.state == LaneState::kClosed) l.Forget();
+    // Becoming active only lowers the candidate frontier: F stays.
+    l.state = LaneState::kActive;
+  }
+
+  // F = max(F, C) (engine.h).
+  void AdvanceFrontier() {
+    const int64_t lateness = rules.config().allowed_lateness_ms;
+    bool any_active = false;
+    int64_t min_active = std::numeric_limits<int64_t>::max(), max_other = kNoTime;
+    for (const Lane& l : lanes) {
+      if (l.state == LaneState::kActive) {
+        if (l.max_ts == kNoTime) return;  // blocks progress
+        any_active = true;
+        min_active = std::min(min_active, l.max_ts - lateness);
+      } else if (l.state == LaneState::kIdle && l.max_ts != kNoTime) {
+        max_other = std::max(max_other, l.max_ts - lateness);
+      }
+    }
+    frontier = std::max(frontier, any_active ? min_active : max_other);
+  }
+
+  void SetLaneState(uint32_t lane, LaneState state) {
+    multi = true;
+    if (lane >= lanes.size()) lanes.resize(lane + 1);
+    Lane& l = lanes[lane];
+    if (l.state == LaneState::kClosed || state == LaneState::kClosed) l.Forget();
+    l.state = state;
+    AdvanceFrontier();
+    Drain(frontier, false);
+  }
+
+  bool Accept(std::unique_ptr<Event> e, uint32_t lane, uint64_t position, Rejection* rejection) {
+    const DedupIndex::Hash h = DedupIndex::HashId(e->id());
+    return Accept(std::move(e), h, lane, position, rejection);
+  }
+
+  bool Accept(std::unique_ptr<Event> e, const DedupIndex::Hash& h, uint32_t lane, uint64_t position,
+              Rejection* rejection) {
     const EngineConfig& c = rules.config();
     if (!InEventTimeRange(e->ts_ms)) {  // decoded events always are; OfferEvent callers may not
       std::string id(e->id());
@@ -224,16 +335,26 @@ struct Engine::Impl final : DetectorContext {
       return Reject(RejectReason::kBadTimestamp, "ts is outside the years 2000-2100", id,
                     rejection);
     }
-    if (max_ts != kNoTime && e->ts_ms < max_ts - c.allowed_lateness_ms) {
-      std::string detail = "event time " + FormatRfc3339Utc(e->ts_ms) + " is more than " +
-                           FormatDuration(c.allowed_lateness_ms) +
-                           " before the latest accepted event time " + FormatRfc3339Utc(max_ts);
+    Lane& l = lanes[lane];
+    const int64_t ts = e->ts_ms;
+    // Single lane: frontier == max_ts - lateness and l.max_ts == max_ts (or both unset).
+    const int64_t own = l.max_ts == kNoTime ? kNoTime : l.max_ts - c.allowed_lateness_ms;
+    if (ts < own || ts < frontier) {
+      std::string detail = "event time " + FormatRfc3339Utc(ts);
+      if (ts < own) {
+        detail += " is more than " + FormatDuration(c.allowed_lateness_ms) +
+                  " before the latest accepted event time " + FormatRfc3339Utc(l.max_ts);
+        if (multi) detail += " on lane " + std::to_string(lane);
+      } else {
+        detail += " is before the watermark " + FormatRfc3339Utc(frontier) +
+                  ", up to which events were already processed";
+      }
       std::string id(e->id());
       pool.push_back(std::move(e));
       return Reject(RejectReason::kLate, std::move(detail), id, rejection);
     }
     const int64_t floor = max_ts == kNoTime ? kNoTime : max_ts - c.dedup_horizon_ms;
-    if (!dedup.InsertIfNew(h, e->ts_ms, floor)) {
+    if (!dedup.InsertIfNew(h, ts, floor)) {
       std::string id(e->id());
       pool.push_back(std::move(e));
       return Reject(RejectReason::kDuplicate,
@@ -243,15 +364,26 @@ struct Engine::Impl final : DetectorContext {
     }
     ++stats.accepted;
     ++stats.accepted_by_type[static_cast<int>(e->type)];
-    if (max_ts == kNoTime || e->ts_ms > max_ts) {
-      max_ts = e->ts_ms;
+    if (max_ts == kNoTime || ts > max_ts) {
+      max_ts = ts;
       dedup.Evict(max_ts - c.dedup_horizon_ms);
     }
+    const int64_t old_lane_max = l.max_ts;
+    if (old_lane_max == kNoTime || ts > old_lane_max) l.max_ts = ts;
+    l.fifo.push_back({position, false});
+    const uint64_t seq = l.next_seq++;
     // Stable insertion by ts: after every buffered event with ts <= e.ts.
     auto pos = buffer.end();
-    while (pos != buffer.begin() && (*(pos - 1))->ts_ms > e->ts_ms) --pos;
-    buffer.insert(pos, std::move(e));
-    Drain(max_ts - c.allowed_lateness_ms, false);
+    while (pos != buffer.begin() && (pos - 1)->ts > ts) --pos;
+    buffer.insert(pos, Buffered{ts, lane, seq, std::move(e)});
+    if (!multi) {
+      frontier = max_ts - c.allowed_lateness_ms;
+    } else if (old_lane_max == kNoTime ||
+               (ts > old_lane_max && old_lane_max - c.allowed_lateness_ms <= frontier)) {
+      // Otherwise this lane was above F, so not the one holding it: F cannot move.
+      AdvanceFrontier();
+    }
+    Drain(frontier, false);
     return true;
   }
 
@@ -262,8 +394,12 @@ struct Engine::Impl final : DetectorContext {
   std::vector<std::unique_ptr<Detector>> detectors;
   std::vector<absl::flat_hash_set<uint32_t>> composite_firing;  // by rule index
   DedupIndex dedup;
-  int64_t max_ts = kNoTime;
-  std::deque<std::unique_ptr<Event>> buffer;  // reorder buffer, sorted by ts (stable)
+  int64_t max_ts = kNoTime;    // over all lanes
+  int64_t frontier = kNoTime;  // F: drained up to here; never decreases
+  bool multi = false;          // the lane API was used (else lane 0 alone, active)
+  std::vector<Lane> lanes;     // by lane id
+  std::vector<std::pair<uint32_t, uint64_t>> unflushed;  // (lane, seq) processed, at pending_at
+  std::deque<Buffered> buffer;                           // reorder buffer, sorted by ts (stable)
   std::vector<std::unique_ptr<Event>> pool;
   std::vector<Timer> timers;  // heap
   uint64_t timer_seq = 0;
@@ -283,16 +419,44 @@ Engine::Engine(std::shared_ptr<const RuleSet> rules, TransitionSink* sink)
 Engine::~Engine() = default;
 
 bool Engine::Offer(std::string_view record, Rejection* rejection) {
-  std::unique_ptr<Event> e = impl_->TakeEvent();
-  if (!impl_->decoder.Decode(record, e.get(), rejection)) {
-    impl_->pool.push_back(std::move(e));
-    return impl_->Rejected(rejection);
+  return Offer(record, rejection, 0, kNextPosition);
+}
+
+namespace {
+
+void LaneOutOfRange(uint32_t lane, Rejection* rejection) {
+  rejection->reason = RejectReason::kBadValue;
+  rejection->detail = "lane " + std::to_string(lane) + " is out of range (at most " +
+                      std::to_string(Engine::kMaxLanes - 1) + ")";
+  rejection->id.clear();
+  rejection->has_id = false;
+}
+
+}  // namespace
+
+bool Engine::Offer(std::string_view record, Rejection* rejection, uint32_t lane,
+                   uint64_t position) {
+  Impl& im = *impl_;
+  if (lane >= kMaxLanes) {
+    LaneOutOfRange(lane, rejection);
+    return im.Rejected(rejection);
   }
-  return impl_->Accept(std::move(e), rejection);
+  position = im.Arrive(lane, position);
+  std::unique_ptr<Event> e = im.TakeEvent();
+  if (!im.decoder.Decode(record, e.get(), rejection)) {
+    im.pool.push_back(std::move(e));
+    return im.Rejected(rejection);
+  }
+  return im.Accept(std::move(e), lane, position, rejection);
 }
 
 void Engine::OfferBatch(const std::string_view* records, size_t n, bool* accepted,
                         Rejection* rejections) {
+  OfferBatch(records, n, nullptr, nullptr, accepted, rejections);
+}
+
+void Engine::OfferBatch(const std::string_view* records, size_t n, const uint32_t* lanes,
+                        const uint64_t* positions, bool* accepted, Rejection* rejections) {
   Impl& im = *impl_;
   constexpr size_t kChunk = 64;
   std::unique_ptr<Event> events[kChunk];
@@ -308,24 +472,59 @@ void Engine::OfferBatch(const std::string_view* records, size_t n, bool* accepte
         im.dedup.Prefetch(hashes[i]);
       }
     }
+    // Lanes change state in record order, as with Offer() on each in turn.
     for (size_t i = 0; i < m; ++i) {
+      const uint32_t lane = lanes == nullptr ? 0 : lanes[base + i];
+      Rejection* rejection = &rejections[base + i];
+      if (lane >= kMaxLanes) {
+        im.pool.push_back(std::move(events[i]));
+        LaneOutOfRange(lane, rejection);
+        accepted[base + i] = im.Rejected(rejection);
+        continue;
+      }
+      const uint64_t position =
+          im.Arrive(lane, positions == nullptr ? kNextPosition : positions[base + i]);
       if (!accepted[base + i]) {
         im.pool.push_back(std::move(events[i]));
-        im.Rejected(&rejections[base + i]);
+        im.Rejected(rejection);
       } else {
-        accepted[base + i] = im.Accept(std::move(events[i]), hashes[i], &rejections[base + i]);
+        accepted[base + i] = im.Accept(std::move(events[i]), hashes[i], lane, position, rejection);
       }
     }
   }
 }
 
 bool Engine::OfferEvent(Event&& event, Rejection* rejection) {
-  std::unique_ptr<Event> e = impl_->TakeEvent();
+  Impl& im = *impl_;
+  const uint64_t position = im.Arrive(0, kNextPosition);
+  std::unique_ptr<Event> e = im.TakeEvent();
   *e = std::move(event);
-  return impl_->Accept(std::move(e), rejection);
+  return im.Accept(std::move(e), 0, position, rejection);
 }
 
 void Engine::Finish() { impl_->Drain(impl_->max_ts, true); }
+
+Status Engine::SetLaneState(uint32_t lane, LaneState state) {
+  if (lane >= kMaxLanes) {
+    return Status::InvalidArgument("lane " + std::to_string(lane) + " is out of range (at most " +
+                                   std::to_string(kMaxLanes - 1) + ")");
+  }
+  impl_->SetLaneState(lane, state);
+  return Status::Ok();
+}
+
+LaneState Engine::lane_state(uint32_t lane) const {
+  return lane < impl_->lanes.size() ? impl_->lanes[lane].state : LaneState::kClosed;
+}
+
+uint64_t Engine::LaneDone(uint32_t lane) const {
+  if (lane >= impl_->lanes.size()) return UINT64_MAX;
+  const Lane& l = impl_->lanes[lane];
+  if (l.end == 0) return UINT64_MAX;
+  return l.fifo.empty() ? l.end : l.fifo.front().position;
+}
+
+int64_t Engine::frontier() const { return impl_->frontier; }
 
 int64_t Engine::max_event_time() const { return impl_->max_ts; }
 

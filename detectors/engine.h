@@ -1,13 +1,38 @@
 // Engine: the detection engine of spec/rules.md, fed one record at a time.
 //
-// For each record: decode and validate (events.md) → `late` check against the largest accepted
-// event time minus the allowed lateness → `duplicate` check within the dedup horizon → buffer.
-// Buffered events are processed as if sorted by event time (ties in arrival order) once no
-// accepted event can still precede them; timers due at d run after every event with ts <= d.
-// Transitions reach the sink ordered by (at, rule id, key).
+// For each record: decode and validate (events.md) → `late` check against the watermark (below)
+// → `duplicate` check within the dedup horizon → buffer. Buffered events are processed as if
+// sorted by event time (ties in arrival order) once no accepted event can still precede them;
+// timers due at d run after every event with ts <= d. Transitions reach the sink ordered by
+// (at, rule id, key).
 //
-// Deterministic: the same accepted records in the same order give the same transitions,
-// whatever the batching of Offer() calls. No I/O, threads or wall clock.
+// Lanes. Records arrive on lanes: independently ordered inputs (Kafka partitions), small ids
+// below kMaxLanes. Replay uses only lane 0, which exists and is kActive from construction; an
+// engine that never uses the lane API behaves exactly as a single-input engine with
+// M = the largest accepted ts. In general:
+//   - M_L is the largest ts accepted from lane L (kClosed forgets it).
+//   - F, the frontier, is what has been drained: every buffered event with ts <= F has been
+//     processed and every timer due before F has run. F never decreases. After each accepted
+//     event and each SetLaneState(), F = max(F, C) where C is
+//       min over kActive lanes of (M_L - allowed_lateness), and "none" (no progress) while a
+//       kActive lane has not accepted an event yet (it may still deliver old events);
+//       when no lane is kActive: max over the non-closed lanes that accepted an event of
+//       (M_L - allowed_lateness), as the single-input engine.
+//     kIdle and kClosed lanes do not hold F back.
+//   - A record offered on lane L is `late` iff ts < max(M_L - allowed_lateness, F) (with no
+//     M_L: iff ts < F). With lane 0 alone, F = M_0 - allowed_lateness: exactly rules.md.
+//   - The `duplicate` check keeps using the global largest accepted ts (over all lanes) minus
+//     the dedup horizon as its floor; max_event_time() is that global maximum, and Finish()
+//     runs the timers due at or before it.
+//   - Offering a record on a lane (accepted or not) makes it kActive: a never-seen, kIdle or
+//     kClosed lane becomes kActive (a closed one fresh, without M_L and positions).
+//   - Positions: each record offered on a lane has a position (e.g. the Kafka offset), given
+//     or automatic (the previous position + 1, from 0). LaneDone() tells up to where the lane
+//     has been fully processed, for committing offsets.
+//
+// Deterministic: the same accepted records on the same lanes in the same order, with the same
+// lane state changes between them, give the same transitions, whatever the batching of
+// Offer() calls. No I/O, threads or wall clock.
 // Thread safety: not thread-safe; one engine belongs to one thread.
 #ifndef ABUSEWATCH_DETECTORS_ENGINE_H_
 #define ABUSEWATCH_DETECTORS_ENGINE_H_
@@ -18,6 +43,7 @@
 #include <string_view>
 
 #include "detectors/decoder.h"
+#include "detectors/lane.h"
 #include "detectors/rule_set.h"
 #include "detectors/status.h"
 #include "detectors/transition.h"
@@ -46,9 +72,21 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Offers one record (one JSON object, no trailing newline). Returns true when accepted;
-  // otherwise fills `*rejection` (reason, detail, id when readable) and changes no state.
+  // Lane ids are below this.
+  static constexpr uint32_t kMaxLanes = 4096;
+  // "The previous position on the lane + 1" (0 for the first record of a lane).
+  static constexpr uint64_t kNextPosition = UINT64_MAX;
+
+  // Offers one record (one JSON object, no trailing newline) on lane 0 at the next position.
+  // Returns true when accepted; otherwise fills `*rejection` (reason, detail, id when readable)
+  // and changes no state besides lane 0's offered position.
   bool Offer(std::string_view record, Rejection* rejection);
+
+  // Offers one record on `lane` at `position` (kNextPosition: the previous one + 1).
+  // Requires: positions on a lane strictly increase (since it was last closed) and stay below
+  // UINT64_MAX - 1. The lane becomes kActive (see the file comment); otherwise as Offer()
+  // above. A lane >= kMaxLanes rejects the record as bad_value and changes no lane.
+  bool Offer(std::string_view record, Rejection* rejection, uint32_t lane, uint64_t position);
 
   // Offers `n` records in order; equivalent to Offer() on each in turn (accepted[i] and
   // rejections[i] as Offer would return and fill them), but decodes the batch first and
@@ -56,7 +94,14 @@ class Engine {
   // during the call. Batches of 16–64 records work well.
   void OfferBatch(const std::string_view* records, size_t n, bool* accepted, Rejection* rejections);
 
-  // Offers an already decoded event (moved from). Same checks from `late` on.
+  // As above with record i on lane lanes[i] at position positions[i]; a null `lanes` means
+  // lane 0 for all, a null `positions` kNextPosition for all. Same requirements as the lane
+  // Offer().
+  void OfferBatch(const std::string_view* records, size_t n, const uint32_t* lanes,
+                  const uint64_t* positions, bool* accepted, Rejection* rejections);
+
+  // Offers an already decoded event (moved from) on lane 0 at the next position. Same checks
+  // from `late` on.
   bool OfferEvent(Event&& event, Rejection* rejection);
 
   // End of input: processes every buffered event, then the timers due at or before the largest
@@ -64,8 +109,27 @@ class Engine {
   // offered afterwards are processed after everything finished, whatever their time.
   void Finish();
 
-  // Largest accepted event time, or INT64_MIN when none.
+  // Sets the state of `lane` (creating it if never seen). kIdle: it stops holding the frontier
+  // back; kActive: it holds it back again (from its M_L, or entirely while it has none);
+  // kClosed: forgets its M_L and positions (LaneDone() returns UINT64_MAX until a record is
+  // offered on it again); its events already accepted are still processed. The frontier may
+  // advance, processing buffered events and timers and emitting transitions to the sink.
+  // Returns InvalidArgument (and changes nothing) when lane >= kMaxLanes.
+  Status SetLaneState(uint32_t lane, LaneState state);
+  // The state of `lane`; kClosed for a lane never seen (or out of range).
+  LaneState lane_state(uint32_t lane) const;
+
+  // P such that every record offered on `lane` with position < P has been fully processed:
+  // rejected, or accepted, processed by the detectors and the transitions of its instant
+  // handed to the sink. When every offered record is, P = the last offered position + 1.
+  // UINT64_MAX when nothing was offered on the lane (since it was last closed): nothing to
+  // commit. O(1).
+  uint64_t LaneDone(uint32_t lane) const;
+
+  // Largest accepted event time over all lanes, or INT64_MIN when none.
   int64_t max_event_time() const;
+  // The frontier F (see the file comment), or INT64_MIN when none yet: the watermark.
+  int64_t frontier() const;
   // Counters and sizes; cheap (O(number of detectors)).
   EngineStats stats() const;
   // Stored cells across all detector states: buckets, distinct values, pending triggers,
