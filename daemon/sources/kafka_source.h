@@ -1,0 +1,190 @@
+// KafkaSource: the records of one or more Kafka topics, read in a consumer group through
+// librdkafka (C API). Each assigned partition is a lane (source.h).
+//
+//   KafkaSource::Options o;
+//   o.brokers = "kafka-1:9092";
+//   o.group_id = "abusewatch";
+//   o.topics = {"events"};
+//   std::unique_ptr<KafkaSource> source;
+//   Status s = KafkaSource::Create(std::move(o), &metrics, &source);
+//
+// Records. Poll() hands out the payloads of librdkafka's own messages (no copy); they stay alive
+// until the next Poll() or Close(). position = the Kafka offset. A record longer than
+// max_record_bytes is handed out oversized (empty payload, true length). A tombstone (null
+// payload) is an ordinary record with an empty payload (the daemon rejects it as
+// malformed_json). Keys and headers are ignored.
+//
+// Lanes. Each assigned (topic, partition) gets the lowest lane id not in use; a revoked
+// partition's id is reused only after TakeLaneEvents() has returned its kClosed event. Events:
+// assignment → kActive; end of partition (RD_KAFKA_RESP_ERR__PARTITION_EOF) or no record for
+// `idle_timeout` of wall time → kIdle (once; an end reached right after records of the same
+// Poll() is reported by the next Poll(), so a batch's records never sit on a lane its own events
+// made idle); the next record of an idle lane → kActive, queued
+// before that record is handed out; revocation → kClosed. Records of a lane revoked during a
+// Poll() are taken back out of that Poll()'s batch (never handed out), so a lane id in a batch
+// always means the partition named by the latest kActive event of that id. EAGER (range,
+// roundrobin) and COOPERATIVE (cooperative-sticky) assignors are both handled.
+//
+// Offsets. Nothing is committed automatically (enable.auto.commit=false,
+// enable.auto.offset.store=false). MarkDone(lane, next) records the next offset to commit for the
+// lane's current partition (only forward, never beyond what was handed out); Commit() commits
+// every marked-but-uncommitted offset of the assigned partitions. On revocation the revoked
+// partitions' marked offsets are committed synchronously first; only what was already marked
+// can be committed there (the rebalance runs inside Poll(), before the daemon has processed that
+// batch), so the daemon should MarkDone() + Commit() after each processed batch. If a partition
+// is assigned again later in the same session, consumption resumes at
+// max(committed offset, offset after the last record handed out), so a failed or rejected
+// revocation commit never makes this instance process a record twice. Close() (and the
+// destructor) commit synchronously, leave the group and destroy the consumer.
+//
+// Errors. Broker and consumer errors (broker down, unknown topic, failed commits) never end the
+// source: they are counted, the first one is kept in status() and the latest in last_error(),
+// and Poll() goes on returning true (possibly with no records). Poll() returns false only after
+// Close().
+//
+// Metrics (optional): abusewatch_consumer_lag{topic,partition} = high watermark − (last handed
+// out offset + 1), from librdkafka's cached watermarks, about once a second per assigned
+// partition that has delivered a record or reached its end; removed on revocation.
+//
+// Thread safety: not thread-safe; use from one thread (librdkafka's callbacks — rebalance,
+// commit results, errors — run on the calling thread, inside Poll(), Commit() and Close()).
+#ifndef ABUSEWATCH_DAEMON_SOURCES_KAFKA_SOURCE_H_
+#define ABUSEWATCH_DAEMON_SOURCES_KAFKA_SOURCE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/sources/source.h"
+
+struct rd_kafka_s;
+struct rd_kafka_message_s;
+struct rd_kafka_topic_s;
+struct rd_kafka_topic_partition_list_s;
+
+namespace prometheus {
+class Gauge;
+}  // namespace prometheus
+
+namespace abusewatch {
+
+class Metrics;
+
+class KafkaSource final : public Source {
+ public:
+  struct Options {
+    std::string brokers;              // bootstrap.servers, e.g. "kafka-1:9092,kafka-2:9092"
+    std::string group_id;             // group.id
+    std::vector<std::string> topics;  // subscribed topics (at least one)
+    // No record for this long on an active lane (wall time) → kIdle.
+    std::chrono::milliseconds idle_timeout{5000};
+    std::string start = "earliest";        // auto.offset.reset: "earliest" or "latest"
+    size_t max_record_bytes = 1u << 20;    // longer records are handed out oversized
+    std::string client_id = "abusewatch";  // client.id
+    // Passed to rd_kafka_conf_set in order, after the settings above (so they may override
+    // e.g. fetch.wait.max.ms or partition.assignment.strategy): TLS, SASL, tuning. The three
+    // settings the source manages (enable.auto.commit, enable.auto.offset.store,
+    // enable.partition.eof) are rejected.
+    std::vector<std::pair<std::string, std::string>> properties;
+  };
+
+  // Validates `options`, creates the consumer and subscribes (connecting happens in the
+  // background; the group is joined during the first Poll() calls). On success sets *out and
+  // returns OK; otherwise returns InvalidArgument naming the offending option or property.
+  // `metrics` may be null; if not, it must outlive the source.
+  static Status Create(Options options, Metrics* metrics, std::unique_ptr<KafkaSource>* out);
+
+  ~KafkaSource() override;  // Close()
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  const std::string& name() const override { return name_; }  // "kafka:<topic>,<topic>…"
+  // Returns up to `max` records, waiting at most `timeout` for the first record or lane event.
+  // Returns false (and no records) only after Close().
+  bool Poll(size_t max, std::chrono::milliseconds timeout, std::vector<SourceRecord>* out) override;
+  Status status() const override { return status_; }
+  void TakeLaneEvents(std::vector<LaneEvent>* out) override;
+  // Ignored for a lane not in use, a `next` not beyond the lane's mark, or a `next` beyond the
+  // last record handed out on the lane. After a lane's kClosed event, do not mark the records
+  // received on it before (they belong to a partition this instance no longer owns).
+  void MarkDone(uint32_t lane, uint64_t next) override;
+  // Commits marked offsets of the assigned partitions. With `sync`, waits for the result and
+  // returns an IoError naming the failure (e.g. a rebalance in progress; the offsets are
+  // retried by the next Commit()). Without, returns at once; a failure seen later (inside
+  // Poll()) is counted and the offsets retried by the next Commit(). OK when nothing to commit.
+  Status Commit(bool sync) override;
+  // Commits marked offsets (sync), leaves the group (revoking every lane: kClosed events stay
+  // available to TakeLaneEvents), destroys the consumer and the last batch. Idempotent.
+  void Close();
+
+  // Broker/consumer errors seen so far, and the latest one ("" if none).
+  uint64_t errors() const { return errors_; }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  struct Lane {
+    bool in_use = false;
+    bool pending_free = false;  // revoked; its kClosed not yet taken
+    std::string topic;
+    int32_t partition = 0;
+    LaneState state = LaneState::kActive;
+    int64_t next = -1;       // offset after the last record handed out (-1: none yet)
+    int64_t known_end = -1;  // offset of the last end-of-partition seen (-1: none)
+    int64_t marked = -1;     // MarkDone
+    int64_t committed = -1;  // last commit issued (or known) for `marked`
+    Clock::time_point last_activity;
+    uint64_t delivered_in = 0;  // the last Poll() (poll_seq_) that handed out a record
+    bool eof_pending = false;   // reached its end after delivering: kIdle at the next Poll()
+    prometheus::Gauge* lag = nullptr;
+  };
+
+  KafkaSource(Options options, Metrics* metrics);
+
+  struct Callbacks;  // librdkafka's C callbacks (kafka_source.cc)
+
+  void OnRebalance(int err, rd_kafka_topic_partition_list_s* parts);
+  void Assign(rd_kafka_topic_partition_list_s* parts, bool cooperative);
+  void Revoke(rd_kafka_topic_partition_list_s* parts, bool cooperative);
+  void OnCommitResult(int err, rd_kafka_topic_partition_list_s* offsets);
+  void NoteError(const std::string& what);
+  // The lane of a message's partition; -1 if it is not assigned.
+  int LaneOf(rd_kafka_topic_s* rkt, int32_t partition);
+  void SetIdle(uint32_t lane, Lane& l);
+  void CheckIdle(Clock::time_point now);
+  void UpdateLag();
+  void FreeBatch();
+  Status CommitLanes(const std::vector<uint32_t>& lanes, bool sync);
+
+  const Options opt_;
+  Metrics* const metrics_;
+  std::string name_;
+  rd_kafka_s* rk_ = nullptr;
+  bool closed_ = false;
+  Status status_;
+  uint64_t errors_ = 0;
+  std::string last_error_;
+
+  std::vector<Lane> lanes_;
+  std::map<std::pair<std::string, int32_t>, uint32_t> lane_of_;  // assigned partitions
+  // Offset after the last record handed out, per partition ever assigned in this session.
+  std::map<std::pair<std::string, int32_t>, int64_t> resume_;
+  std::vector<LaneEvent> events_;
+  std::vector<rd_kafka_message_s*> batch_;        // messages behind the last Poll()'s views
+  std::vector<SourceRecord>* polling_ = nullptr;  // Poll()'s output while it runs
+  // One-entry cache for LaneOf (reset on every rebalance and Poll()).
+  rd_kafka_topic_s* cache_rkt_ = nullptr;
+  int32_t cache_partition_ = -1;
+  int cache_lane_ = -1;
+  Clock::time_point next_lag_update_;
+  uint64_t poll_seq_ = 0;
+};
+
+}  // namespace abusewatch
+
+#endif  // ABUSEWATCH_DAEMON_SOURCES_KAFKA_SOURCE_H_
