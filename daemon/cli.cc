@@ -1,11 +1,18 @@
 #include "daemon/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
+#include <streambuf>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "config/config_loader.h"
 #include "config/daemon_config.h"
+#include "daemon/gen/gen_kafka.h"
 #include "daemon/gen/generator.h"
 #include "daemon/replay.h"
 #include "daemon/run.h"
@@ -144,8 +151,27 @@ int Run(int argc, char** argv) {
   gn->add_option("--disorder", gen.disorder,
                  "fraction of background lines up to 20 s out of order (<= 0.5)")
       ->capture_default_str();
-  gn->add_option("--output", gen_out, "file to write; - for standard output")
-      ->capture_default_str();
+  CLI::Option* gen_out_opt =
+      gn->add_option("--output", gen_out, "file to write; - for standard output")
+          ->capture_default_str();
+  KafkaTopicWriter::Options gen_kafka;
+  std::vector<std::string> gen_kafka_props;
+  double gen_rate = 0;
+  CLI::Option* brokers_opt =
+      gn->add_option("--kafka-brokers", gen_kafka.brokers,
+                     "write to Kafka instead: bootstrap servers HOST:PORT[,...]; each line is one "
+                     "message keyed by its account");
+  CLI::Option* topic_opt = gn->add_option("--topic", gen_kafka.topic, "Kafka topic to write to");
+  CLI::Option* props_opt = gn->add_option("--kafka-property", gen_kafka_props,
+                                          "producer property k=v (TLS, SASL, compression.type, "
+                                          "...); repeatable");
+  CLI::Option* rate_opt =
+      gn->add_option("--rate", gen_rate, "with --kafka-brokers: at most this many events/s")
+          ->check(CLI::NonNegativeNumber);
+  brokers_opt->needs(topic_opt)->excludes(gen_out_opt);
+  topic_opt->needs(brokers_opt);
+  props_opt->needs(brokers_opt);
+  rate_opt->needs(brokers_opt);
 
   try {
     app.parse(argc, argv);
@@ -165,6 +191,17 @@ int Run(int argc, char** argv) {
       return 2;
     }
     gen.span_ms = span_days * kMsPerDay;
+    if (!gen_kafka.brokers.empty() || brokers_opt->count() > 0) {
+      for (const std::string& p : gen_kafka_props) {
+        size_t eq = p.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          std::cerr << "abusewatch: --kafka-property must be name=value: " << p << "\n";
+          return 2;
+        }
+        gen_kafka.properties.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+      }
+      return GenerateToKafka(gen, std::move(gen_kafka), gen_rate);
+    }
     return Generate(gen, gen_out);
   }
   return 2;

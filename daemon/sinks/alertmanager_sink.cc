@@ -1,16 +1,8 @@
-// The header includes <utility> first, as Boost 1.74 needs under GCC 12 + C++20.
 #include "daemon/sinks/alertmanager_sink.h"
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <cctype>
 #include <exception>
 
-#include "daemon/metrics/metrics.h"
 #include "detectors/timeutil.h"
 
 namespace abusewatch {
@@ -54,58 +46,35 @@ std::string ClauseForRuleId(std::string_view id) {
 
 Status AlertmanagerSink::Create(Options options, Metrics* metrics,
                                 std::unique_ptr<AlertmanagerSink>* out) {
-  std::string_view url = options.url;
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return Status::InvalidArgument("alertmanager url must start with http://: " + options.url);
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string prefix(slash == std::string_view::npos ? std::string_view() : rest.substr(slash));
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  std::string host, port = "80";
-  if (!authority.empty() && authority.front() == '[') {  // [v6]:port
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return Status::InvalidArgument("alertmanager url: bad IPv6 host: " + options.url);
-    }
-    host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return Status::InvalidArgument("alertmanager url: " + options.url);
-      port = std::string(after.substr(1));
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = std::string(authority.substr(colon + 1));
-  }
-  if (host.empty()) return Status::InvalidArgument("alertmanager url has no host: " + options.url);
-  if (!AllDigits(port) || port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535) {
-    return Status::InvalidArgument("alertmanager url has a bad port: " + options.url);
-  }
-  if (options.queue_capacity < 1) options.queue_capacity = 1;
-  if (options.max_attempts < 1) options.max_attempts = 1;
   if (options.resend_interval.count() < 1) options.resend_interval = std::chrono::milliseconds(1);
+  HttpDelivery::Options d;
+  d.name = std::string(kSinkName);
+  d.url = options.url;
+  d.append_path = "/api/v2/alerts";
+  d.framing = HttpDelivery::Framing::kJsonArray;
+  d.max_batch = kMaxBatch;
+  d.queue_capacity = options.queue_capacity;
+  d.request_timeout = options.request_timeout;
+  d.max_attempts = options.max_attempts;
+  d.initial_backoff = options.initial_backoff;
+  d.max_backoff = options.max_backoff;
+  d.periodic_interval = options.resend_interval;
+  std::unique_ptr<AlertmanagerSink> sink;
   try {
-    out->reset(new AlertmanagerSink(std::move(options), metrics, std::move(host), std::move(port),
-                                    prefix + "/api/v2/alerts"));
+    sink.reset(new AlertmanagerSink(std::move(options)));
   } catch (const std::exception& e) {
     return Status::Internal(std::string("alertmanager sink: ") + e.what());
   }
+  AlertmanagerSink* raw = sink.get();
+  // The worker may call ResendDue() as soon as it starts: `sink` outlives the delivery, which
+  // its destructor stops first.
+  d.periodic = [raw] { raw->ResendDue(); };
+  if (Status s = HttpDelivery::Create(std::move(d), metrics, &sink->delivery_); !s.ok()) return s;
+  *out = std::move(sink);
   return Status::Ok();
 }
 
-AlertmanagerSink::AlertmanagerSink(Options options, Metrics* metrics, std::string host,
-                                   std::string port, std::string target)
-    : options_(std::move(options)),
-      metrics_(metrics),
-      host_(std::move(host)),
-      port_(std::move(port)),
-      target_(std::move(target)) {
-  worker_ = std::thread([this] { Run(); });
-}
+AlertmanagerSink::AlertmanagerSink(Options options) : options_(std::move(options)) {}
 
 AlertmanagerSink::~AlertmanagerSink() { Stop(); }
 
@@ -114,9 +83,7 @@ void AlertmanagerSink::Stop() {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
-  drained_.notify_all();
-  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
+  if (delivery_ != nullptr) delivery_->Stop();
 }
 
 int64_t AlertmanagerSink::Now() const {
@@ -124,12 +91,6 @@ int64_t AlertmanagerSink::Now() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void AlertmanagerSink::Count(std::string_view result, size_t n) {
-  if (metrics_ != nullptr && n > 0) {
-    metrics_->AlertsSent(kSinkName, result).Increment(static_cast<double>(n));
-  }
 }
 
 std::string AlertmanagerSink::AlertJson(const Firing& f, int64_t ends_at_ms) const {
@@ -145,17 +106,6 @@ std::string AlertmanagerSink::AlertJson(const Firing& f, int64_t ends_at_ms) con
   out.append(Rfc3339(ends_at_ms));
   out.append("\"}");
   return out;
-}
-
-void AlertmanagerSink::Enqueue(std::string alert) {
-  if (stop_) return;
-  if (queue_.size() >= options_.queue_capacity) {
-    ++stats_.dropped;
-    Count("dropped", 1);
-    return;
-  }
-  queue_.push_back(std::move(alert));
-  cv_.notify_all();
 }
 
 void AlertmanagerSink::OnTransition(const Transition& t, const RuleSet& rules) {
@@ -207,23 +157,18 @@ void AlertmanagerSink::OnTransition(const Transition& t, const RuleSet& rules) {
       f.last_sent_ms = now;
       int64_t ends = now + ends_ahead;
       if (ends <= f.starts_at_ms) ends = f.starts_at_ms + std::max<int64_t>(ends_ahead, 1);
-      Enqueue(AlertJson(f, ends));
+      delivery_->Enqueue(AlertJson(f, ends));
       firing_[id] = std::move(f);
     } else {
       auto it = firing_.find(id);
       f.starts_at_ms = it != firing_.end() ? std::min(it->second.starts_at_ms, t.at_ms) : t.at_ms;
       if (it != firing_.end()) firing_.erase(it);
-      Enqueue(AlertJson(f, t.at_ms));
+      delivery_->Enqueue(AlertJson(f, t.at_ms));
     }
   } catch (...) {
     // Out of memory while building the alert: count it as dropped rather than throw into
     // the engine.
-    std::lock_guard<std::mutex> lk(mu_);
-    ++stats_.dropped;
-    try {
-      Count("dropped", 1);
-    } catch (...) {
-    }
+    delivery_->CountDropped(1);
   }
 }
 
@@ -247,141 +192,27 @@ size_t AlertmanagerSink::ResendDueLocked() {
     f.last_sent_ms = now;
     int64_t ends = now + ends_ahead;
     if (ends <= f.starts_at_ms) ends = f.starts_at_ms + std::max<int64_t>(ends_ahead, 1);
-    Enqueue(AlertJson(f, ends));
+    delivery_->Enqueue(AlertJson(f, ends));
     ++n;
   }
   return n;
 }
 
 bool AlertmanagerSink::Flush(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lk(mu_);
-  return drained_.wait_for(lk, timeout, [&] { return stop_ || (queue_.empty() && !in_flight_); }) &&
-         queue_.empty() && !in_flight_;
+  return delivery_->Flush(timeout);
 }
 
 AlertmanagerSink::Stats AlertmanagerSink::stats() const {
+  HttpDelivery::Stats d = delivery_->stats();
   std::lock_guard<std::mutex> lk(mu_);
-  Stats s = stats_;
+  Stats s;
+  s.ok = d.ok;
+  s.failed = d.failed;
+  s.dropped = d.dropped;
+  s.requests = d.requests;
+  s.queued = d.queued;
   s.firing = firing_.size();
-  s.queued = queue_.size();
   return s;
-}
-
-void AlertmanagerSink::Run() {
-  using Clock = std::chrono::steady_clock;
-  const auto tick = std::clamp(options_.resend_interval, std::chrono::milliseconds(10),
-                               std::chrono::milliseconds(1000));
-  auto next_resend_check = Clock::now() + tick;
-  std::unique_lock<std::mutex> lk(mu_);
-  while (!stop_) {
-    try {
-      if (Clock::now() >= next_resend_check) {
-        ResendDueLocked();
-        next_resend_check = Clock::now() + tick;
-      }
-      if (queue_.empty()) {
-        cv_.wait_until(lk, next_resend_check, [&] { return stop_ || !queue_.empty(); });
-        continue;
-      }
-      std::string body = "[";
-      size_t n = 0;
-      while (!queue_.empty() && n < kMaxBatch) {
-        if (n > 0) body.push_back(',');
-        body.append(queue_.front());
-        queue_.pop_front();
-        ++n;
-      }
-      body.push_back(']');
-      in_flight_ = true;
-
-      bool ok = false;
-      auto backoff = options_.initial_backoff;
-      for (int attempt = 1; attempt <= options_.max_attempts && !stop_; ++attempt) {
-        ++stats_.requests;
-        lk.unlock();
-        try {
-          ok = Deliver(body);
-        } catch (...) {
-          ok = false;
-        }
-        lk.lock();
-        if (ok || last_status_permanent_) break;
-        if (attempt == options_.max_attempts) break;
-        cv_.wait_for(lk, backoff, [&] { return stop_; });
-        backoff = std::min(backoff * 2, options_.max_backoff);
-      }
-      if (ok) {
-        stats_.ok += n;
-        Count("ok", n);
-      } else {
-        stats_.failed += n;
-        Count("failed", n);
-      }
-      in_flight_ = false;
-      if (queue_.empty()) drained_.notify_all();
-    } catch (...) {
-      // Never let an exception end the thread silently; keep serving.
-      if (!lk.owns_lock()) lk.lock();
-      in_flight_ = false;
-    }
-  }
-  in_flight_ = false;
-  drained_.notify_all();
-}
-
-// One POST over a fresh connection; every step bounded by request_timeout. Sets
-// last_status_permanent_ for answers a retry cannot fix (4xx other than 408/429).
-bool AlertmanagerSink::Deliver(const std::string& body) {
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  using tcp = asio::ip::tcp;
-
-  last_status_permanent_ = false;
-  asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  tcp::resolver resolver(ioc);
-  beast::error_code ec;
-  auto endpoints = resolver.resolve(host_, port_, ec);
-  if (ec) return false;
-
-  http::request<http::string_body> req{http::verb::post, target_, 11};
-  req.set(http::field::host, host_ + ":" + port_);
-  req.set(http::field::user_agent, "abusewatch");
-  req.set(http::field::content_type, "application/json");
-  req.set(http::field::connection, "close");
-  req.body() = body;
-  req.prepare_payload();
-
-  http::response<http::string_body> res;
-  beast::flat_buffer buffer;
-  beast::error_code result = asio::error::would_block;
-  const auto timeout = options_.request_timeout;
-
-  stream.expires_after(timeout);
-  stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
-    if (e) {
-      result = e;
-      return;
-    }
-    stream.expires_after(timeout);
-    http::async_write(stream, req, [&](beast::error_code e2, size_t) {
-      if (e2) {
-        result = e2;
-        return;
-      }
-      stream.expires_after(timeout);
-      http::async_read(stream, buffer, res, [&](beast::error_code e3, size_t) { result = e3; });
-    });
-  });
-  ioc.run();
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  if (result) return false;
-  unsigned code = res.result_int();
-  if (code >= 200 && code < 300) return true;
-  if (code >= 400 && code < 500 && code != 408 && code != 429) last_status_permanent_ = true;
-  return false;
 }
 
 }  // namespace abusewatch

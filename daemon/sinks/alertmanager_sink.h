@@ -22,37 +22,35 @@
 // alert. Re-sends are checked by the worker about once per min(resend_interval, 1 s) of real
 // time, against the injectable clock; ResendDue() runs the same check on demand (tests).
 //
-// Delivery: a bounded queue of serialized alerts drained by one worker thread, in batches of
-// up to 64 alerts per POST (a JSON array), over HTTP/1.1 (Boost.Beast, a new connection per
-// request, each step bounded by request_timeout). A 2xx answer counts the batch's alerts as
-// AlertsSent("alertmanager","ok"). A connection error, timeout, 5xx or 429 is retried with
-// exponential backoff (initial_backoff doubling up to max_backoff) until max_attempts
-// attempts, then the alerts count as "failed"; any other status (e.g. 400) fails at once.
-// When the queue is full, the new alert is dropped and counted as "dropped" (never silent).
+// Delivery is HttpDelivery's (daemon/sinks/http_delivery.h): a bounded queue of serialized
+// alerts drained by one worker thread, in batches of up to 64 alerts per POST (a JSON array),
+// over HTTP/1.1 (Boost.Beast, a new connection per request, each step bounded by
+// request_timeout). A 2xx answer counts the batch's alerts as AlertsSent("alertmanager","ok").
+// A connection error, timeout, 5xx, 408 or 429 is retried with exponential backoff
+// (initial_backoff doubling up to max_backoff) until max_attempts attempts, then the alerts
+// count as "failed"; any other status (e.g. 400) fails at once. When the queue is full, the new
+// alert is dropped and counted as "dropped" (never silent), as are alerts discarded by Stop().
 // Only plain `http://` URLs are supported.
 //
-// Thread safety: OnTransition() (the engine's thread), ResendDue(), Flush(), Stop() and
-// stats() may be called from any thread, concurrently; one mutex guards the queue and the
-// firing map, and no lock is held during network I/O. Stop() must not race the destructor.
-// No exception escapes a public function or the worker thread.
+// Thread safety: OnTransition() (the engine's thread), Tick(), ResendDue(), Flush(), Stop()
+// and stats() may be called from any thread, concurrently; the sink's mutex guards the firing
+// map (and is taken before HttpDelivery's), and no lock is held during network I/O. Stop() must not
+// race the destructor. No exception escapes a public function or the worker thread.
 #ifndef ABUSEWATCH_DAEMON_SINKS_ALERTMANAGER_SINK_H_
 #define ABUSEWATCH_DAEMON_SINKS_ALERTMANAGER_SINK_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <utility>  // before any Boost header (Boost 1.74 + GCC 12 + C++20)
-#include <vector>
 
+#include "daemon/sinks/http_delivery.h"
+#include "daemon/sinks/sink.h"
 #include "detectors/status.h"
 #include "detectors/transition.h"
 
@@ -71,7 +69,7 @@ class Metrics;
 // <a> and <n> are decimal digits; the trailing `_<...>` part may be absent (art11_3 → art11.3).
 std::string ClauseForRuleId(std::string_view id);
 
-class AlertmanagerSink : public TransitionSink {
+class AlertmanagerSink : public AlertSink {
  public:
   struct Options {
     std::string url = "http://127.0.0.1:9093";  // http://host[:port][/path-prefix]
@@ -90,7 +88,7 @@ class AlertmanagerSink : public TransitionSink {
   struct Stats {
     uint64_t ok = 0;        // alerts delivered (2xx)
     uint64_t failed = 0;    // alerts given up on
-    uint64_t dropped = 0;   // alerts refused because the queue was full
+    uint64_t dropped = 0;   // alerts refused (queue full, after Stop) or discarded by Stop()
     uint64_t requests = 0;  // HTTP attempts made
     size_t firing = 0;      // alerts remembered for re-sending
     size_t queued = 0;      // alerts waiting (not counting a batch in flight)
@@ -104,6 +102,9 @@ class AlertmanagerSink : public TransitionSink {
   AlertmanagerSink(const AlertmanagerSink&) = delete;
   AlertmanagerSink& operator=(const AlertmanagerSink&) = delete;
 
+  // "alertmanager".
+  const std::string& name() const override { return name_; }
+
   // Builds the alert and enqueues it (never blocks on the network). After Stop(), ignored.
   void OnTransition(const Transition& t, const RuleSet& rules) override;
 
@@ -111,13 +112,17 @@ class AlertmanagerSink : public TransitionSink {
   // ago (by now_ms()). Returns how many were enqueued (dropped ones included).
   size_t ResendDue();
 
+  // ResendDue(). The worker also checks on its own, so calling Tick() is optional.
+  void Tick() override { ResendDue(); }
+
   // Waits until the queue is empty and no batch is in flight, or `timeout` passed. Returns
   // true when drained.
-  bool Flush(std::chrono::milliseconds timeout);
+  bool Flush(std::chrono::milliseconds timeout) override;
 
   // Idempotent. Stops the worker (interrupting a backoff wait; a request in flight finishes
-  // or times out) and joins it. Alerts still queued are discarded: Flush() first.
-  void Stop();
+  // or times out) and joins it. Alerts still queued are discarded (counted "dropped"): Flush()
+  // first.
+  void Stop() override;
 
   Stats stats() const;
 
@@ -129,30 +134,18 @@ class AlertmanagerSink : public TransitionSink {
     int64_t last_sent_ms = 0;
   };
 
-  AlertmanagerSink(Options options, Metrics* metrics, std::string host, std::string port,
-                   std::string target);
+  explicit AlertmanagerSink(Options options);
   int64_t Now() const;
-  void Enqueue(std::string alert);  // requires mu_
   std::string AlertJson(const Firing& f, int64_t ends_at_ms) const;
-  size_t ResendDueLocked();
-  void Run();
-  bool Deliver(const std::string& body);  // true: 2xx
-  void Count(std::string_view result, size_t n);
+  size_t ResendDueLocked();  // requires mu_
 
   const Options options_;
-  Metrics* const metrics_;
-  const std::string host_, port_, target_;
+  const std::string name_ = "alertmanager";
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;            // worker: queue non-empty or stop
-  std::condition_variable drained_;       // Flush(): queue empty and nothing in flight
-  std::deque<std::string> queue_;         // serialized alert objects
   std::map<std::string, Firing> firing_;  // rule id + '\0' + key
-  bool in_flight_ = false;
   bool stop_ = false;
-  Stats stats_;
-  bool last_status_permanent_ = false;  // worker thread only
-  std::thread worker_;
+  std::unique_ptr<HttpDelivery> delivery_;  // set once by Create(); its worker calls ResendDue()
 };
 
 }  // namespace abusewatch
