@@ -26,12 +26,14 @@ struct Timer {
   bool operator<(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
-// An accepted event waiting in the reorder buffer, with its lane and its sequence number among
-// the events accepted on that lane (for LaneDone()).
+// An accepted event waiting in the reorder buffer, with its lane, its sequence number among
+// the events accepted on that lane (for LaneDone()) and its arrival number among all accepted
+// events (ties in ts keep arrival order, across lanes too).
 struct Buffered {
   int64_t ts;
   uint32_t lane;
   uint64_t seq;
+  uint64_t arrival;
   std::unique_ptr<Event> event;
 };
 
@@ -50,6 +52,10 @@ struct Lane {
   // The accepted events (since the lane was last reopened) not done yet, in acceptance order:
   // entry seq - base_seq. Done entries are popped from the front.
   std::deque<Entry> fifo;
+  // The lane's part of the reorder buffer, sorted by (ts, arrival). One buffer per lane keeps
+  // insertion cheap: a lane's own disorder is small, while lanes may be far apart in time
+  // (a partition consumed in runs behind another). Kept when the lane is closed.
+  std::deque<Buffered> buffer;
 
   // Forgets M_L and positions (closed, or reopened after closing); accepted events of the lane
   // still buffered are no longer tracked (their seq < base_seq).
@@ -236,16 +242,36 @@ struct Engine::Impl final : DetectorContext {
 
   // Processes buffered events with ts <= frontier and timers due before it (all events and the
   // timers due at or before the largest accepted ts when `final`).
+  // The buffered event that comes first, (ts, arrival) order: the lane holding it, or null.
+  std::deque<Buffered>* Head() {
+    std::deque<Buffered>* best = nullptr;
+    for (uint32_t lane : buffered_lanes) {
+      std::deque<Buffered>* b = &lanes[lane].buffer;
+      if (best == nullptr || b->front().ts < best->front().ts ||
+          (b->front().ts == best->front().ts && b->front().arrival < best->front().arrival)) {
+        best = b;
+      }
+    }
+    return best;
+  }
+
   void Drain(int64_t frontier, bool final) {
     for (;;) {
-      const bool have_e = !buffer.empty() && (final || buffer.front().ts <= frontier);
+      std::deque<Buffered>* head = Head();
+      const bool have_e = head != nullptr && (final || head->front().ts <= frontier);
       const bool have_t =
           !timers.empty() && (final ? timers.front().at <= max_ts : timers.front().at < frontier);
-      if (have_t && (!have_e || timers.front().at < buffer.front().ts)) {
+      if (have_t && (!have_e || timers.front().at < head->front().ts)) {
         TimerStep(timers.front().at);
       } else if (have_e) {
-        Buffered b = std::move(buffer.front());
-        buffer.pop_front();
+        Buffered b = std::move(head->front());
+        head->pop_front();
+        --buffered;
+        if (head->empty()) {
+          auto it = std::find(buffered_lanes.begin(), buffered_lanes.end(), b.lane);
+          *it = buffered_lanes.back();
+          buffered_lanes.pop_back();
+        }
         ProcessEvent(b);
         pool.push_back(std::move(b.event));
       } else {
@@ -372,10 +398,13 @@ struct Engine::Impl final : DetectorContext {
     if (old_lane_max == kNoTime || ts > old_lane_max) l.max_ts = ts;
     l.fifo.push_back({position, false});
     const uint64_t seq = l.next_seq++;
-    // Stable insertion by ts: after every buffered event with ts <= e.ts.
-    auto pos = buffer.end();
-    while (pos != buffer.begin() && (pos - 1)->ts > ts) --pos;
-    buffer.insert(pos, Buffered{ts, lane, seq, std::move(e)});
+    // Stable insertion by ts into the lane's buffer: after every event with ts <= e.ts.
+    std::deque<Buffered>& buf = l.buffer;
+    if (buf.empty()) buffered_lanes.push_back(lane);
+    auto pos = buf.end();
+    while (pos != buf.begin() && (pos - 1)->ts > ts) --pos;
+    buf.insert(pos, Buffered{ts, lane, seq, arrivals++, std::move(e)});
+    ++buffered;
     if (!multi) {
       frontier = max_ts - c.allowed_lateness_ms;
     } else if (old_lane_max == kNoTime ||
@@ -397,9 +426,11 @@ struct Engine::Impl final : DetectorContext {
   int64_t max_ts = kNoTime;    // over all lanes
   int64_t frontier = kNoTime;  // F: drained up to here; never decreases
   bool multi = false;          // the lane API was used (else lane 0 alone, active)
-  std::vector<Lane> lanes;     // by lane id
+  std::deque<Lane> lanes;      // by lane id (a deque: growing it never moves a Lane)
   std::vector<std::pair<uint32_t, uint64_t>> unflushed;  // (lane, seq) processed, at pending_at
-  std::deque<Buffered> buffer;                           // reorder buffer, sorted by ts (stable)
+  std::vector<uint32_t> buffered_lanes;  // lanes with a non-empty buffer, in no order
+  size_t buffered = 0;                   // events in all lane buffers
+  uint64_t arrivals = 0;                 // accepted events so far
   std::vector<std::unique_ptr<Event>> pool;
   std::vector<Timer> timers;  // heap
   uint64_t timer_seq = 0;
@@ -530,7 +561,7 @@ int64_t Engine::max_event_time() const { return impl_->max_ts; }
 
 EngineStats Engine::stats() const {
   EngineStats s = impl_->stats;
-  s.buffered_events = impl_->buffer.size();
+  s.buffered_events = impl_->buffered;
   s.pending_timers = impl_->timers.size();
   s.dedup_ids = impl_->dedup.size();
   s.keys = impl_->keys.size();
