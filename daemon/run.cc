@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "config/config_loader.h"
@@ -14,8 +16,7 @@
 #include "daemon/http/http_server.h"
 #include "daemon/log.h"
 #include "daemon/metrics/metrics.h"
-#include "daemon/output_file.h"
-#include "daemon/sources/file_source.h"
+#include "daemon/wiring.h"
 #include "detectors/engine.h"
 
 #ifndef ABUSEWATCH_VERSION
@@ -24,6 +25,8 @@
 
 namespace abusewatch {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -58,7 +61,8 @@ struct Loaded {
   std::shared_ptr<const RuleSet> rules;
   DaemonConfig daemon;
   std::string sha256;
-  std::string rules_summary;  // identical summaries = identical rules and settings
+  std::string rules_summary;   // identical summaries = identical rules and settings
+  std::string daemon_summary;  // the same for the daemon sections
 };
 
 Status Load(const std::string& path, Loaded* out) {
@@ -68,9 +72,10 @@ Status Load(const std::string& path, Loaded* out) {
   if (Status s = RuleSet::Compile(std::move(config), &out->rules); !s.ok()) return s;
   if (Status s = LoadDaemonConfig(path, &out->daemon); !s.ok()) return s;
   if (out->daemon.sources.size() != 1) {
-    return Status::InvalidArgument(path + ": exactly one source is supported for now (got " +
+    return Status::InvalidArgument(path + ": exactly one source is supported (got " +
                                    std::to_string(out->daemon.sources.size()) + ")");
   }
+  out->daemon_summary = DescribeDaemonConfig(out->daemon);
   out->sha256 = Sha256File(path);
   return Status::Ok();
 }
@@ -78,7 +83,7 @@ Status Load(const std::string& path, Loaded* out) {
 // Transitions to the sinks, with metrics.
 class Fanout final : public TransitionSink {
  public:
-  Fanout(Metrics* metrics, std::vector<std::pair<std::unique_ptr<OutputFile>, bool>>* sinks)
+  Fanout(Metrics* metrics, std::vector<std::unique_ptr<AlertSink>>* sinks)
       : metrics_(metrics), sinks_(sinks) {}
   void OnTransition(const Transition& t, const RuleSet& rules) override {
     const CompiledRule& r = rules.rules()[t.rule];
@@ -89,26 +94,20 @@ class Fanout final : public TransitionSink {
     } else {
       firing.Decrement();
     }
-    line_.clear();
-    AppendTransitionJson(t, rules, &line_);
-    line_.push_back('\n');
-    for (auto& [out, notify_only] : *sinks_) {
-      if (notify_only && !r.spec.notify) continue;
-      out->Write(line_);
-    }
+    for (auto& sink : *sinks_) sink->OnTransition(t, rules);
   }
 
  private:
   Metrics* metrics_;
-  std::vector<std::pair<std::unique_ptr<OutputFile>, bool>>* sinks_;
-  std::string line_;
+  std::vector<std::unique_ptr<AlertSink>>* sinks_;
 };
 
 void AppendDeadLetter(const std::string& source, const SourceRecord& rec, const Rejection& r,
                       std::string* out) {
   out->append("{\"source\":");
   AppendJsonString(source, out);
-  out->append(",\"position\":" + std::to_string(rec.position) + ",");
+  out->append(",\"lane\":" + std::to_string(rec.lane) +
+              ",\"position\":" + std::to_string(rec.position) + ",");
   AppendRejectionFields(r, out);
   out->append(",\"raw\":");
   if (rec.oversized) {
@@ -116,18 +115,301 @@ void AppendDeadLetter(const std::string& source, const SourceRecord& rec, const 
   } else {
     AppendJsonString(rec.payload, out);
   }
-  out->append("}\n");
+  out->push_back('}');
+}
+
+// The loop's state: the parts built from the config, in construction order.
+class Daemon {
+ public:
+  Daemon(const RunOptions& options, Logger* log) : options_(options), log_(*log) {}
+
+  int Run();
+
+ private:
+  int Start();
+  void Reload();
+  void ProcessBatch();
+  void ApplyLaneEvents();
+  // Marks processed positions, and commits them once every sink has delivered what came
+  // before. Never blocks on a sink unless `final`.
+  void Commit(bool final);
+  void RefreshGauges();
+  int Shutdown();
+
+  const RunOptions& options_;
+  Logger& log_;
+  Loaded cfg_;
+  Metrics metrics_{ABUSEWATCH_VERSION};
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<HttpServer> http_;
+  std::vector<std::unique_ptr<AlertSink>> sinks_;
+  std::unique_ptr<RecordWriter> dead_letter_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Fanout> fanout_;
+  std::unique_ptr<Engine> engine_;
+
+  static constexpr size_t kBatch = 64;
+  std::vector<SourceRecord> recs_;
+  std::vector<std::string_view> views_;
+  std::vector<uint32_t> lanes_of_views_;
+  std::vector<uint64_t> positions_;
+  std::vector<size_t> view_of_ = std::vector<size_t>(kBatch);
+  bool accepted_[kBatch];
+  std::vector<Rejection> rejections_ = std::vector<Rejection>(kBatch);
+  std::vector<LaneEvent> lane_events_;
+  std::set<uint32_t> lanes_;  // lanes seen and not closed
+  std::string dl_line_;
+  EngineStats before_;
+  Clock::time_point last_gauges_{}, last_tick_{}, last_commit_{};
+  std::chrono::milliseconds commit_interval_{1000};
+  bool skip_blank_ = false;
+};
+
+int Daemon::Start() {
+  metrics_.SetConfigSha256(cfg_.sha256);
+  if (cfg_.daemon.http_enabled) {
+    HttpServer::Options ho;
+    ho.address = cfg_.daemon.http_address;
+    ho.port = cfg_.daemon.http_port;
+    http_ = std::make_unique<HttpServer>(ho);
+    RegisterMetricsRoutes(*http_, metrics_, [this] { return ready_.load(); });
+    if (Status s = http_->Start(); !s.ok()) {
+      log_.Error("http: " + s.message());
+      return 1;
+    }
+    log_.Info("serving /metrics, /healthz, /readyz on http://" + cfg_.daemon.http_address + ":" +
+              std::to_string(http_->port()));
+  }
+  for (const SinkConfig& k : cfg_.daemon.sinks) {
+    std::unique_ptr<AlertSink> sink;
+    if (Status s = MakeSink(k, &metrics_, &sink); !s.ok()) {
+      log_.Error("sink " + k.type + ": " + s.message());
+      return 1;
+    }
+    sinks_.push_back(std::move(sink));
+  }
+  if (cfg_.daemon.has_dead_letter) {
+    if (Status s = MakeDeadLetter(cfg_.daemon.dead_letter, &metrics_, &dead_letter_); !s.ok()) {
+      log_.Error("dead_letter: " + s.message());
+      return 1;
+    }
+  }
+  const SourceConfig& sc = cfg_.daemon.sources[0];
+  commit_interval_ = std::chrono::milliseconds(sc.commit_interval_ms);
+  skip_blank_ = sc.type == "file";
+  const auto max_bytes = static_cast<size_t>(cfg_.rules->config().max_event_bytes);
+  if (Status s = MakeSource(sc, max_bytes, &metrics_, &source_); !s.ok()) {
+    log_.Error("source: " + s.message());
+    return 1;
+  }
+  fanout_ = std::make_unique<Fanout>(&metrics_, &sinks_);
+  engine_ = std::make_unique<Engine>(cfg_.rules, fanout_.get());
+  before_ = engine_->stats();
+  ready_ = true;
+  metrics_.SetReady(true);
+  log_.Info("running " + std::to_string(cfg_.rules->rules().size()) + " rules on " +
+            source_->name() + (sc.type == "file" && sc.follow ? " (following)" : ""));
+  return 0;
+}
+
+void Daemon::RefreshGauges() {
+  const auto& all = engine_->rules().rules();
+  for (size_t r = 0; r < all.size(); ++r) {
+    metrics_.StateKeys(all[r].spec.id)
+        .Set(static_cast<double>(engine_->StateKeys(static_cast<int>(r))));
+  }
+}
+
+void Daemon::Reload() {
+  Loaded next;
+  Status s = Load(options_.config, &next);
+  if (!s.ok()) {
+    metrics_.ConfigReload("failed").Increment();
+    log_.Error("reload rejected, keeping the running config: " + s.message());
+    return;
+  }
+  metrics_.ConfigReload("ok").Increment();
+  metrics_.SetConfigSha256(next.sha256);
+  if (next.daemon_summary != cfg_.daemon_summary) {
+    log_.Warn("reload: sources, sinks and http changes take effect at the next restart");
+  }
+  if (next.rules_summary != cfg_.rules_summary) {
+    // Everything before this point is processed under the old rules; the new engine starts
+    // empty, so lanes are re-announced to it.
+    engine_->Finish();
+    Commit(/*final=*/false);
+    for (const CompiledRule& r : engine_->rules().rules()) {
+      metrics_.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
+    }
+    engine_ = std::make_unique<Engine>(next.rules, fanout_.get());
+    for (uint32_t lane : lanes_) engine_->SetLaneState(lane, LaneState::kActive);
+    before_ = engine_->stats();
+    log_.Warn(
+        "reload: rules changed; rule state restarts from here (durable state will carry it "
+        "over)");
+  }
+  cfg_.rules = next.rules;
+  cfg_.rules_summary = next.rules_summary;
+  cfg_.sha256 = next.sha256;
+  log_.Info("reload: config " + next.sha256.substr(0, 12) + " active");
+}
+
+void Daemon::ApplyLaneEvents() {
+  source_->TakeLaneEvents(&lane_events_);
+  for (const LaneEvent& e : lane_events_) {
+    engine_->SetLaneState(e.lane, e.state);
+    if (e.state == LaneState::kClosed) {
+      lanes_.erase(e.lane);
+      log_.Info("lane " + std::to_string(e.lane) + " (" + e.name + ") revoked");
+    } else if (lanes_.insert(e.lane).second) {
+      log_.Info("lane " + std::to_string(e.lane) + " (" + e.name + ") assigned");
+    }
+  }
+}
+
+void Daemon::ProcessBatch() {
+  const auto t0 = Clock::now();
+  views_.clear();
+  lanes_of_views_.clear();
+  positions_.clear();
+  for (size_t i = 0; i < recs_.size(); ++i) {
+    view_of_[i] = SIZE_MAX;
+    if (recs_[i].oversized) continue;
+    // Blank lines of a JSON Lines file are not records (as in replay); a blank Kafka message is
+    // offered and rejected like any other malformed record.
+    if (skip_blank_ &&
+        recs_[i].payload.find_first_not_of(" \t\r") == std::string_view::npos) {
+      continue;
+    }
+    view_of_[i] = views_.size();
+    views_.push_back(recs_[i].payload);
+    lanes_of_views_.push_back(recs_[i].lane);
+    positions_.push_back(recs_[i].position);
+  }
+  engine_->OfferBatch(views_.data(), views_.size(), lanes_of_views_.data(), positions_.data(),
+                      accepted_, rejections_.data());
+  for (size_t i = 0; i < recs_.size(); ++i) {
+    Rejection too_large;
+    const Rejection* r = nullptr;
+    if (recs_[i].oversized) {
+      too_large.reason = RejectReason::kTooLarge;
+      too_large.detail = "record is " + std::to_string(recs_[i].length) + " bytes, over the limit";
+      r = &too_large;
+    } else if (view_of_[i] != SIZE_MAX && !accepted_[view_of_[i]]) {
+      r = &rejections_[view_of_[i]];
+    }
+    if (r == nullptr) continue;
+    metrics_.Rejected(r->reason).Increment();
+    if (dead_letter_) {
+      dl_line_.clear();
+      AppendDeadLetter(source_->name(), recs_[i], *r, &dl_line_);
+      dead_letter_->Write(r->has_id ? std::string_view(r->id) : std::string_view(), dl_line_);
+    }
+  }
+  const EngineStats after = engine_->stats();
+  for (int t = 0; t < kNumEventTypes; ++t) {
+    const uint64_t n = after.accepted_by_type[t] - before_.accepted_by_type[t];
+    if (n > 0) metrics_.Events(static_cast<EventType>(t)).Increment(static_cast<double>(n));
+  }
+  before_ = after;
+  metrics_.ObserveProcessing(std::chrono::duration<double>(Clock::now() - t0).count(),
+                             recs_.size());
+}
+
+void Daemon::Commit(bool final) {
+  for (uint32_t lane : lanes_) {
+    const uint64_t done = engine_->LaneDone(lane);
+    if (done != UINT64_MAX) source_->MarkDone(lane, done);
+  }
+  const auto wait = final ? std::chrono::milliseconds(10'000) : std::chrono::milliseconds(0);
+  bool delivered = true;
+  for (auto& sink : sinks_) delivered &= sink->Flush(wait);
+  if (dead_letter_) {
+    if (Status s = dead_letter_->Flush(wait); !s.ok()) {
+      delivered = false;
+      log_.Error("dead_letter: " + s.message());
+    }
+  }
+  if (!delivered) {
+    if (final) log_.Warn("stop: sinks did not deliver everything; offsets not committed");
+    return;  // commit once the sinks caught up: never ahead of the alerts
+  }
+  if (Status s = source_->Commit(final); !s.ok()) log_.Warn("commit: " + s.message());
+}
+
+int Daemon::Run() {
+  if (Status s = Load(options_.config, &cfg_); !s.ok()) {
+    log_.Error("config error: " + s.message());
+    return 2;
+  }
+  if (int code = Start(); code != 0) return code;
+  recs_.reserve(kBatch);
+  while (!g_stop) {
+    const auto now = Clock::now();
+    if (now - last_gauges_ > std::chrono::seconds(1)) {
+      last_gauges_ = now;
+      RefreshGauges();
+    }
+    if (now - last_tick_ > std::chrono::milliseconds(100)) {
+      last_tick_ = now;
+      for (auto& sink : sinks_) sink->Tick();
+      if (dead_letter_) dead_letter_->Tick();
+    }
+    if (g_reload.exchange(false)) Reload();
+    const bool more = source_->Poll(kBatch, std::chrono::milliseconds(100), &recs_);
+    ApplyLaneEvents();
+    if (!more) {
+      engine_->Finish();
+      log_.Info("input ended: " + source_->name());
+      break;
+    }
+    if (!recs_.empty()) ProcessBatch();
+    // Lane events move the frontier too (a partition turning idle), with or without records.
+    if (engine_->frontier() != INT64_MIN) {
+      metrics_.Watermark().Set(static_cast<double>(engine_->frontier()) / 1000.0);
+    }
+    if (Clock::now() - last_commit_ >= commit_interval_) {
+      last_commit_ = Clock::now();
+      Commit(/*final=*/false);
+    }
+  }
+  return Shutdown();
+}
+
+int Daemon::Shutdown() {
+  // Stop consuming, deliver, commit; then take everything down in reverse order.
+  ready_ = false;
+  metrics_.SetReady(false);
+  RefreshGauges();
+  Commit(/*final=*/true);
+  int code = 0;
+  if (!source_->status().ok()) log_.Error(source_->status().message());
+  source_.reset();
+  if (dead_letter_) {
+    if (Status s = dead_letter_->Close(); !s.ok()) {
+      log_.Error("dead_letter: " + s.message());
+      code = 1;
+    }
+  }
+  for (auto& sink : sinks_) {
+    if (!sink->Flush(std::chrono::milliseconds(10'000))) {
+      log_.Error("sink " + sink->name() + ": could not deliver everything before stopping");
+      code = 1;
+    }
+    sink->Stop();
+  }
+  if (http_) http_->Stop();
+  const EngineStats st = engine_->stats();
+  log_.Info("stopped: " + std::to_string(st.accepted) + " accepted, " +
+            std::to_string(st.rejected) + " rejected, " + std::to_string(st.transitions) +
+            " transitions");
+  return code;
 }
 
 }  // namespace
 
 int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
   Logger log(&log_stream, options.log_json);
-  Loaded cfg;
-  if (Status s = Load(options.config, &cfg); !s.ok()) {
-    log.Error("config error: " + s.message());
-    return 2;
-  }
   // Signals first: no thread may start before the handlers are in place.
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -136,164 +418,8 @@ int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
   signal(SIGPIPE, SIG_IGN);
   g_stop = false;
   g_reload = false;
-
-  Metrics metrics(ABUSEWATCH_VERSION);
-  metrics.SetConfigSha256(cfg.sha256);
-  std::atomic<bool> ready{false};
-  std::unique_ptr<HttpServer> http;
-  if (cfg.daemon.http_enabled) {
-    HttpServer::Options ho;
-    ho.address = cfg.daemon.http_address;
-    ho.port = cfg.daemon.http_port;
-    http = std::make_unique<HttpServer>(ho);
-    RegisterMetricsRoutes(*http, metrics, [&ready] { return ready.load(); });
-    if (Status s = http->Start(); !s.ok()) {
-      log.Error("http: " + s.message());
-      return 1;
-    }
-    log.Info("serving /metrics, /healthz, /readyz on http://" + cfg.daemon.http_address + ":" +
-             std::to_string(http->port()));
-  }
-
-  std::vector<std::pair<std::unique_ptr<OutputFile>, bool>> sinks;
-  for (const SinkConfig& k : cfg.daemon.sinks) {
-    std::unique_ptr<OutputFile> f;
-    if (Status s = OutputFile::Open(k.type == "stdout" ? "-" : k.path, &f, /*append=*/true);
-        !s.ok()) {
-      log.Error("sink: " + s.message());
-      return 1;
-    }
-    sinks.emplace_back(std::move(f), k.notify_only);
-  }
-  std::unique_ptr<OutputFile> dead_letter;
-  if (cfg.daemon.has_dead_letter) {
-    if (Status s = OutputFile::Open(cfg.daemon.dead_letter.path, &dead_letter, true); !s.ok()) {
-      log.Error("dead_letter: " + s.message());
-      return 1;
-    }
-  }
-  const SourceConfig& sc = cfg.daemon.sources[0];
-  FileSource source(sc.path, sc.follow, static_cast<size_t>(cfg.rules->config().max_event_bytes));
-  Fanout fanout(&metrics, &sinks);
-  auto engine = std::make_unique<Engine>(cfg.rules, &fanout);
-  ready = true;
-  metrics.SetReady(true);
-  log.Info("running " + std::to_string(cfg.rules->rules().size()) + " rules on " + source.name() +
-           (sc.follow ? " (following)" : ""));
-
-  constexpr size_t kBatch = 64;
-  std::vector<SourceRecord> recs;
-  std::vector<std::string_view> views;
-  std::vector<size_t> view_of(kBatch);
-  bool accepted[kBatch];
-  std::vector<Rejection> rejections(kBatch);
-  std::string dl_line;
-  EngineStats before = engine->stats();
-  auto last_gauges = std::chrono::steady_clock::time_point{};
-  while (!g_stop) {
-    if (std::chrono::steady_clock::now() - last_gauges > std::chrono::seconds(1)) {
-      last_gauges = std::chrono::steady_clock::now();
-      const auto& all = engine->rules().rules();
-      for (size_t r = 0; r < all.size(); ++r) {
-        metrics.StateKeys(all[r].spec.id)
-            .Set(static_cast<double>(engine->StateKeys(static_cast<int>(r))));
-      }
-    }
-    if (g_reload.exchange(false)) {
-      Loaded next;
-      Status s = Load(options.config, &next);
-      if (!s.ok()) {
-        metrics.ConfigReload("failed").Increment();
-        log.Error("reload rejected, keeping the running config: " + s.message());
-      } else {
-        metrics.ConfigReload("ok").Increment();
-        metrics.SetConfigSha256(next.sha256);
-        if (next.rules_summary != cfg.rules_summary) {
-          engine->Finish();
-          // The new engine starts with nothing firing: so do the gauges.
-          for (const CompiledRule& r : engine->rules().rules()) {
-            metrics.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
-          }
-          engine = std::make_unique<Engine>(next.rules, &fanout);
-          before = engine->stats();
-          log.Warn(
-              "reload: rules changed; rule state restarts from here (durable state will "
-              "carry it over)");
-        }
-        cfg.rules = next.rules;
-        cfg.rules_summary = next.rules_summary;
-        cfg.sha256 = next.sha256;
-        log.Info("reload: config " + next.sha256.substr(0, 12) + " active");
-      }
-    }
-    if (!source.Poll(kBatch, std::chrono::milliseconds(200), &recs)) {
-      engine->Finish();
-      log.Info("input ended: " + source.name());
-      break;
-    }
-    if (recs.empty()) continue;
-    const auto t0 = std::chrono::steady_clock::now();
-    views.clear();
-    for (size_t i = 0; i < recs.size(); ++i) {
-      view_of[i] = SIZE_MAX;
-      const bool blank = recs[i].payload.find_first_not_of(" \t\r") == std::string_view::npos;
-      if (recs[i].oversized || blank) continue;
-      view_of[i] = views.size();
-      views.push_back(recs[i].payload);
-    }
-    engine->OfferBatch(views.data(), views.size(), accepted, rejections.data());
-    for (size_t i = 0; i < recs.size(); ++i) {
-      Rejection too_large;
-      const Rejection* r = nullptr;
-      if (recs[i].oversized) {
-        too_large.reason = RejectReason::kTooLarge;
-        too_large.detail = "record is " + std::to_string(recs[i].length) + " bytes, over the limit";
-        r = &too_large;
-      } else if (view_of[i] != SIZE_MAX && !accepted[view_of[i]]) {
-        r = &rejections[view_of[i]];
-      }
-      if (r == nullptr) continue;
-      metrics.Rejected(RejectReasonName(r->reason)).Increment();
-      if (dead_letter) {
-        dl_line.clear();
-        AppendDeadLetter(source.name(), recs[i], *r, &dl_line);
-        dead_letter->Write(dl_line);
-      }
-    }
-    const EngineStats after = engine->stats();
-    for (int t = 0; t < kNumEventTypes; ++t) {
-      const uint64_t n = after.accepted_by_type[t] - before.accepted_by_type[t];
-      if (n > 0)
-        metrics.Events(EventTypeName(static_cast<EventType>(t))).Increment(static_cast<double>(n));
-    }
-    before = after;
-    if (engine->max_event_time() != INT64_MIN) {
-      metrics.Watermark().Set(static_cast<double>(engine->max_event_time()) / 1000.0);
-    }
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!views.empty())
-      metrics.ProcessingSeconds().Observe(secs / static_cast<double>(views.size()));
-    for (auto& [out, notify_only] : sinks) out->Flush();
-    if (dead_letter) dead_letter->Flush();
-  }
-  // Shut down in reverse order of construction.
-  ready = false;
-  metrics.SetReady(false);
-  int code = 0;
-  for (auto& [out, notify_only] : sinks) {
-    if (Status s = out->Close(); !s.ok()) {
-      log.Error("sink: " + s.message());
-      code = 1;
-    }
-  }
-  if (dead_letter) dead_letter->Close();
-  if (!source.status().ok()) log.Error(source.status().message());
-  if (http) http->Stop();
-  const EngineStats st = engine->stats();
-  log.Info("stopped: " + std::to_string(st.accepted) + " accepted, " + std::to_string(st.rejected) +
-           " rejected, " + std::to_string(st.transitions) + " transitions");
-  return code;
+  Daemon daemon(options, &log);
+  return daemon.Run();
 }
 
 }  // namespace abusewatch

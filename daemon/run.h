@@ -1,11 +1,22 @@
 // `abusewatch run`: the long-running daemon of spec/daemon.md — the same engine as replay, fed
-// by a live source, with transitions to the configured sinks, rejects to the dead-letter file,
-// and /metrics, /healthz, /readyz on one HTTP port.
+// by a live source (a JSON Lines file or stdin, or Kafka), with transitions to the configured
+// sinks, rejects to the dead-letter file or topic, and /metrics, /healthz, /readyz on one HTTP
+// port.
 //
-// Signals: SIGTERM / SIGINT stop consuming, flush the sinks and exit 0; SIGHUP reloads the
-// config after full validation and keeps the old one (counting the failure) when the new one
-// is invalid. Until durable state lands, a reload that changes the rules restarts rule state
-// from the current position (logged); one that changes only daemon sections keeps it.
+// Kafka: each assigned partition is an engine lane, so event-time progress is the minimum over
+// the partitions (a partition at its end or silent for idle_timeout stops holding it back).
+// Offsets: every commit_interval the loop marks, per partition, the offset before which every
+// record is fully processed (Engine::LaneDone: rejected, or processed with its transitions
+// handed to the sinks) and commits it once every sink has delivered what it was handed
+// (AlertSink::Flush(0) — the loop never waits on a sink; a sink that is behind only delays the
+// commit). Records still in the reorder buffer are not committed: after a restart they are
+// consumed again.
+//
+// Signals: SIGTERM / SIGINT stop consuming, flush the sinks (up to 10 s), commit synchronously
+// and exit 0 (1 if a sink could not deliver). SIGHUP reloads the config after full validation
+// and keeps the old one (counting the failure) when the new one is invalid. Until durable state
+// lands, a reload that changes the rules restarts rule state from the current position
+// (logged); changes to sources, sinks or http take effect at the next restart (logged).
 #ifndef ABUSEWATCH_DAEMON_RUN_H_
 #define ABUSEWATCH_DAEMON_RUN_H_
 

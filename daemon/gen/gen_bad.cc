@@ -150,9 +150,14 @@ void EmitBad(Gen& g, int64_t ts) {
         s->append(",\"flow\":\"refund\",\"amount\":\"1.00\",\"list_price\":\"-5\"}");
       }
       break;
-    case kDuplicate:  // an accepted id again, on a plain login
+    case kDuplicate:  // an accepted id again, on a plain login of the same account (a re-send
+                      // keeps its Kafka key, so duplicates never depend on partition order)
       Head(g, "login", ts, g.last_good_id);
-      Account(g);
+      if (g.last_good_account.empty()) {
+        Account(g);
+      } else {
+        s->append(",\"account\":\"" + g.last_good_account + "\"");
+      }
       s->push_back('}');
       break;
     case kLate:  // more than the 30 s allowed lateness below the largest time so far

@@ -156,10 +156,11 @@ class Gen {
   const GenOptions& opt;
   GenSummary* summary;
   Rng rng;
-  int64_t end_ms;                // start + span
-  int64_t max_ts = INT64_MIN;    // largest time of a good line written so far
-  uint64_t last_good_id = 0;     // id number of the last good line (for duplicates)
-  std::vector<AcctState> accts;  // background accounts
+  int64_t end_ms;                 // start + span
+  int64_t max_ts = INT64_MIN;     // largest time of a good line written so far
+  uint64_t last_good_id = 0;      // id number of the last good line (for duplicates)
+  std::string last_good_account;  // its account ("" if none)
+  std::vector<AcctState> accts;   // background accounts
 
  private:
   std::ostream& out_;

@@ -181,6 +181,14 @@ void Gen::End(uint64_t id, int64_t ts) {
   if (ts < max_ts) ++summary->disordered;
   max_ts = std::max(max_ts, ts);
   last_good_id = id;
+  // Its account, for duplicates (a re-sent event stays with its account, hence its partition).
+  const size_t begin = buf_.rfind('\n', buf_.size() - 2) + 1;  // npos + 1 == 0
+  const size_t a = buf_.find("\"account\":\"", begin);
+  last_good_account.clear();
+  if (a != std::string::npos) {
+    const size_t v = a + 11;
+    last_good_account.assign(buf_, v, buf_.find('"', v) - v);
+  }
 }
 
 void Gen::EndBad(std::string_view reason) {

@@ -184,6 +184,17 @@ void Metrics::SetConfigSha256(std::string_view hex) {
 
 Histogram& Metrics::ProcessingSeconds() { return *processing_; }
 
+void Metrics::ObserveProcessing(double total_seconds, size_t n) {
+  if (n == 0) return;
+  const Histogram::BucketBoundaries& bounds = ProcessingBuckets();
+  const double mean = total_seconds / static_cast<double>(n);
+  std::vector<double> increments(bounds.size() + 1, 0.0);  // the last one is +Inf
+  size_t b = 0;
+  while (b < bounds.size() && mean > bounds[b]) ++b;
+  increments[b] = static_cast<double>(n);
+  processing_->ObserveMultiple(increments, total_seconds);
+}
+
 std::string Metrics::Serialize() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

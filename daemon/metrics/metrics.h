@@ -87,6 +87,9 @@ class Metrics {
   void SetConfigSha256(std::string_view hex);
 
   prometheus::Histogram& ProcessingSeconds();
+  // Records `n` records that took `total_seconds` together (a batch): n observations of the
+  // mean, so _count counts records and _sum is the time spent. No-op when n == 0.
+  void ObserveProcessing(double total_seconds, size_t n);
 
   // Prometheus text exposition format (version 0.0.4) of every family.
   std::string Serialize() const;

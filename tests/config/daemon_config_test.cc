@@ -204,3 +204,38 @@ TEST_F(DaemonConfigTest, KafkaSinkAndDeadLetterTopic) {
 
 }  // namespace
 }  // namespace abusewatch
+
+namespace abusewatch {
+namespace {
+
+TEST(ShippedConfigs, KafkaExampleLoadsWithItsSecretsSet) {
+  setenv("AW_KAFKA_PASSWORD", "example-password", 1);
+  setenv("AW_WEBHOOK_SECRET", "example-webhook-secret", 1);
+  DaemonConfig c;
+  Status s =
+      LoadDaemonConfig(std::string(ABUSEWATCH_SOURCE_DIR) + "/config/examples/kafka.yaml", &c);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(c.sources.size(), 1u);
+  EXPECT_EQ(c.sources[0].topics.size(), 7u);
+  ASSERT_EQ(c.sinks.size(), 4u);
+  EXPECT_EQ(c.sinks[0].type, "alertmanager");
+  EXPECT_EQ(c.sinks[2].secret, "example-webhook-secret");
+  EXPECT_EQ(c.dead_letter.type, "kafka");
+  unsetenv("AW_KAFKA_PASSWORD");
+  EXPECT_FALSE(
+      LoadDaemonConfig(std::string(ABUSEWATCH_SOURCE_DIR) + "/config/examples/kafka.yaml", &c)
+          .ok());
+}
+
+TEST(ShippedConfigs, DefaultConfigIsTheFileDemo) {
+  DaemonConfig c;
+  Status s = LoadDaemonConfig(std::string(ABUSEWATCH_SOURCE_DIR) + "/config/abusewatch.yaml", &c);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(c.sources.size(), 1u);
+  EXPECT_EQ(c.sources[0].type, "file");
+  EXPECT_EQ(c.sources[0].path,
+            std::string(ABUSEWATCH_SOURCE_DIR) + "/config/samples/sample-stream.jsonl");
+}
+
+}  // namespace
+}  // namespace abusewatch

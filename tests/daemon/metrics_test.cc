@@ -267,3 +267,26 @@ TEST(MetricsRoutes, ReadyzFallsBackToTheReadyGauge) {
 
 }  // namespace
 }  // namespace abusewatch
+
+namespace abusewatch {
+namespace {
+
+TEST(MetricsProcessingTest, ABatchCountsEachRecordInTheBucketOfItsMean) {
+  Metrics m("t");
+  m.ObserveProcessing(64 * 3e-6, 64);  // mean 3 µs: bucket le=5e-06
+  m.ObserveProcessing(0.5, 0);         // nothing
+  m.ObserveProcessing(2.0, 1);         // over every bound: +Inf only
+  const std::string text = m.Serialize();
+  EXPECT_NE(text.find("abusewatch_event_processing_seconds_count 65"), std::string::npos) << text;
+  EXPECT_NE(text.find("abusewatch_event_processing_seconds_bucket{le=\"2.5e-06\"} 0"),
+            std::string::npos);
+  EXPECT_NE(text.find("abusewatch_event_processing_seconds_bucket{le=\"5e-06\"} 64"),
+            std::string::npos);
+  EXPECT_NE(text.find("abusewatch_event_processing_seconds_bucket{le=\"1\"} 64"),
+            std::string::npos);
+  EXPECT_NE(text.find("abusewatch_event_processing_seconds_bucket{le=\"+Inf\"} 65"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace abusewatch
