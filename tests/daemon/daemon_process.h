@@ -49,8 +49,8 @@ inline bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds
   return cond();
 }
 
-// GET http://127.0.0.1:port/path; the whole response (status line, headers, body), or "".
-inline std::string HttpGet(int port, const std::string& path) {
+// GET http://127.0.0.1:port/path; the whole raw response (status line, headers, body), or "".
+inline std::string HttpGetRaw(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;

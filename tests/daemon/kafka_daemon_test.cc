@@ -35,7 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using test::DaemonProcess;
-using test::HttpGet;
+using test::HttpGetRaw;
 using test::MetricSum;
 using test::Slurp;
 using test::SplitLines;
@@ -159,7 +159,7 @@ TEST(KafkaDaemonTest, TransitionsEqualReplayAndOffsetsCommitWhereProcessingStopp
   double watermark = -1;
   ASSERT_TRUE(WaitFor(
       [&] {
-        metrics = HttpGet(port, "/metrics");
+        metrics = HttpGetRaw(port, "/metrics");
         const double n = MetricSum(metrics, "abusewatch_events_total") +
                          MetricSum(metrics, "abusewatch_events_rejected_total");
         const double w = MetricSum(metrics, "abusewatch_watermark_seconds");
