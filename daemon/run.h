@@ -4,7 +4,7 @@
 // port.
 //
 // Kafka: each assigned partition is an engine lane, so event-time progress is the minimum over
-// the partitions (a partition at its end or silent for idle_timeout stops holding it back).
+// the partitions (a partition silent for idle_timeout, at its end or not, stops holding it back).
 // Offsets: every commit_interval the loop marks, per partition, the offset before which every
 // record is fully processed (Engine::LaneDone: rejected, or processed with its transitions
 // handed to the sinks) and commits it once every sink has delivered what it was handed

@@ -101,10 +101,17 @@ Status KafkaSource::Create(Options options, Metrics* metrics, std::unique_ptr<Ka
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   Status st;
   const std::pair<std::string, std::string> settings[] = {
-      {"bootstrap.servers", o.brokers}, {"group.id", o.group_id},
-      {"client.id", o.client_id},       {"auto.offset.reset", o.start},
-      {"enable.auto.commit", "false"},  {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "true"}, {"fetch.wait.max.ms", "100"},
+      {"bootstrap.servers", o.brokers},
+      {"group.id", o.group_id},
+      {"client.id", o.client_id},
+      {"auto.offset.reset", o.start},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},
+      {"fetch.wait.max.ms", "100"},
+      // librdkafka's default (100000) stalls the fetcher whenever the consumer is momentarily
+      // slower; memory stays bounded by queued.max.messages.kbytes. See kafka_source.h.
+      {"queued.min.messages", "1000000"},
   };
   for (const auto& [key, value] : settings) {
     if (!SetConf(conf, key, value, &st)) {
@@ -192,14 +199,7 @@ bool KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout,
   if (closed_) return false;
   cache_rkt_ = nullptr;
   cache_lane_ = -1;
-  ++poll_seq_;
   const size_t events_before = events_.size();
-  for (uint32_t i = 0; i < lanes_.size(); ++i) {
-    if (lanes_[i].in_use && lanes_[i].eof_pending) {
-      lanes_[i].eof_pending = false;
-      SetIdle(i, lanes_[i]);
-    }
-  }
   polling_ = out;
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + timeout;
@@ -221,17 +221,14 @@ bool KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout,
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // Not idle by itself (producers may be about to write more): only noted, for the lag
+        // metric. Idleness is CheckIdle()'s, after idle_timeout without a record.
         if (m->rkt != nullptr) {
           const int lane = LaneOf(m->rkt, m->partition);
           if (lane >= 0) {
             Lane& l = lanes_[lane];
             l.known_end = m->offset;
             if (l.next < 0 || l.next < m->offset) l.next = m->offset;
-            if (l.delivered_in == poll_seq_) {
-              l.eof_pending = true;  // its records are in this batch: kIdle next time
-            } else {
-              SetIdle(static_cast<uint32_t>(lane), l);
-            }
           }
         }
       } else {
@@ -257,8 +254,6 @@ bool KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout,
       events_.push_back({static_cast<uint32_t>(lane), LaneState::kActive,
                          TopicPartitionName(l.topic, l.partition)});
     }
-    l.delivered_in = poll_seq_;
-    l.eof_pending = false;
     batch_.push_back(m);
     SourceRecord r;
     r.position = static_cast<uint64_t>(m->offset);

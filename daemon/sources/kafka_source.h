@@ -16,14 +16,28 @@
 //
 // Lanes. Each assigned (topic, partition) gets the lowest lane id not in use; a revoked
 // partition's id is reused only after TakeLaneEvents() has returned its kClosed event. Events:
-// assignment → kActive; end of partition (RD_KAFKA_RESP_ERR__PARTITION_EOF) or no record for
-// `idle_timeout` of wall time → kIdle (once; an end reached right after records of the same
-// Poll() is reported by the next Poll(), so a batch's records never sit on a lane its own events
-// made idle); the next record of an idle lane → kActive, queued
-// before that record is handed out; revocation → kClosed. Records of a lane revoked during a
-// Poll() are taken back out of that Poll()'s batch (never handed out), so a lane id in a batch
-// always means the partition named by the latest kActive event of that id. EAGER (range,
-// roundrobin) and COOPERATIVE (cooperative-sticky) assignors are both handled.
+// assignment → kActive; no record for `idle_timeout` of wall time (counted from the lane's last
+// record, or from its assignment if it has delivered none) → kIdle, once, whether or not the
+// partition is at its end; the next record of an idle lane → kActive, queued before that record
+// is handed out; revocation → kClosed. Records of a lane revoked during a Poll() are taken back
+// out of that Poll()'s batch (never handed out), so a lane id in a batch always means the
+// partition named by the latest kActive event of that id. EAGER (range, roundrobin) and
+// COOPERATIVE (cooperative-sticky) assignors are both handled.
+//
+// Why end of partition (RD_KAFKA_RESP_ERR__PARTITION_EOF) does not make a lane idle: at a steady
+// load the consumer reaches the end of every partition constantly while producers keep writing.
+// An idle lane stops holding back the engine's watermark (the minimum over ACTIVE lanes,
+// detectors/engine.h), so idling at EOF made the watermark jump to the most advanced partition,
+// and the records of the others, arriving a few ms later, were rejected as late unless
+// allowed_lateness covered the skew. Like Kafka Streams' max.task.idle.ms, an empty partition is
+// waited for: only `idle_timeout` of silence makes it idle. The price: once every backlog is
+// consumed, the watermark waits `idle_timeout` before moving past the partitions gone silent.
+// The end is still noted: a partition that reaches it without delivering gets its lag metric.
+//
+// Fetching. The source sets queued.min.messages=1000000 (librdkafka's default is 100000; a
+// benchmark showed the fetcher stalling whenever the consumer was momentarily slower: 2 M events
+// in 17.8 s instead of 8.6 s). Memory stays bounded by queued.max.messages.kbytes. Like
+// fetch.wait.max.ms=100, it may be overridden through Options::properties.
 //
 // Offsets. Nothing is committed automatically (enable.auto.commit=false,
 // enable.auto.offset.store=false). MarkDone(lane, next) records the next offset to commit for the
@@ -80,15 +94,15 @@ class KafkaSource final : public Source {
     std::string brokers;              // bootstrap.servers, e.g. "kafka-1:9092,kafka-2:9092"
     std::string group_id;             // group.id
     std::vector<std::string> topics;  // subscribed topics (at least one)
-    // No record for this long on an active lane (wall time) → kIdle.
+    // No record for this long on an active lane (wall time) → kIdle, at its end or not.
     std::chrono::milliseconds idle_timeout{5000};
     std::string start = "earliest";        // auto.offset.reset: "earliest" or "latest"
     size_t max_record_bytes = 1u << 20;    // longer records are handed out oversized
     std::string client_id = "abusewatch";  // client.id
-    // Passed to rd_kafka_conf_set in order, after the settings above (so they may override
-    // e.g. fetch.wait.max.ms or partition.assignment.strategy): TLS, SASL, tuning. The three
-    // settings the source manages (enable.auto.commit, enable.auto.offset.store,
-    // enable.partition.eof) are rejected.
+    // Passed to rd_kafka_conf_set in order, after the settings above and the source's defaults
+    // (so they may override e.g. fetch.wait.max.ms, queued.min.messages or
+    // partition.assignment.strategy): TLS, SASL, tuning. The three settings the source manages
+    // (enable.auto.commit, enable.auto.offset.store, enable.partition.eof) are rejected.
     std::vector<std::pair<std::string, std::string>> properties;
   };
 
@@ -134,13 +148,11 @@ class KafkaSource final : public Source {
     std::string topic;
     int32_t partition = 0;
     LaneState state = LaneState::kActive;
-    int64_t next = -1;       // offset after the last record handed out (-1: none yet)
-    int64_t known_end = -1;  // offset of the last end-of-partition seen (-1: none)
-    int64_t marked = -1;     // MarkDone
-    int64_t committed = -1;  // last commit issued (or known) for `marked`
-    Clock::time_point last_activity;
-    uint64_t delivered_in = 0;  // the last Poll() (poll_seq_) that handed out a record
-    bool eof_pending = false;   // reached its end after delivering: kIdle at the next Poll()
+    int64_t next = -1;                // offset after the last record handed out (-1: none yet)
+    int64_t known_end = -1;           // offset of the last end-of-partition seen (-1: none)
+    int64_t marked = -1;              // MarkDone
+    int64_t committed = -1;           // last commit issued (or known) for `marked`
+    Clock::time_point last_activity;  // its last record handed out, else its assignment
     prometheus::Gauge* lag = nullptr;
   };
 
@@ -182,7 +194,6 @@ class KafkaSource final : public Source {
   int32_t cache_partition_ = -1;
   int cache_lane_ = -1;
   Clock::time_point next_lag_update_;
-  uint64_t poll_seq_ = 0;
 };
 
 }  // namespace abusewatch

@@ -45,7 +45,7 @@ class Source {
                     std::vector<SourceRecord>* out) = 0;
   // The first I/O error seen (reading continues where possible).
   virtual Status status() const = 0;
-  // Lane state changes since the last call, in order (assignment → kActive, end of partition or
+  // Lane state changes since the last call, in order (assignment → kActive, no record for the
   // idle timeout → kIdle, a record after that → kActive, revocation → kClosed). Apply them to
   // the engine before offering the records of the Poll() that preceded this call.
   virtual void TakeLaneEvents(std::vector<LaneEvent>* out) { out->clear(); }

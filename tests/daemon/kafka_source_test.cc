@@ -74,12 +74,14 @@ rd_kafka_t* MakeProducer(const std::string& bootstrap, Delivery* delivery,
   return rk;
 }
 
-// Produces one message (null value when `tombstone`), waiting while the queue is full.
+// Produces one message (null value when `tombstone`; to `partition` if given, else by key),
+// waiting while the queue is full.
 bool Produce(rd_kafka_t* rk, const std::string& topic, const std::string& key,
-             const std::string& value, bool tombstone = false) {
+             const std::string& value, bool tombstone = false,
+             int32_t partition = RD_KAFKA_PARTITION_UA) {
   while (true) {
     const rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
                           RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
                           RD_KAFKA_V_VALUE(tombstone ? nullptr : const_cast<char*>(value.data()),
                                            tombstone ? 0 : value.size()),
@@ -231,7 +233,8 @@ KafkaSource::Options BaseOptions(const std::string& bootstrap, const std::string
   o.brokers = bootstrap;
   o.group_id = group;
   o.topics = {topic};
-  o.idle_timeout = seconds(60);  // idleness comes from end of partition here
+  // Short, to keep the tests fast: a lane at its end turns kIdle only after this.
+  o.idle_timeout = milliseconds(400);
   o.client_id = "kafka-source-test";
   return o;
 }
@@ -326,7 +329,8 @@ TEST(KafkaSourceTest, RealBrokerEachRecordOnceInPartitionOrderAndResumeFromCommi
     ASSERT_EQ(static_cast<int>(d.seen.size()), kMessages);
     EXPECT_EQ(d.duplicates, 0);
     EXPECT_EQ(d.out_of_order, 0);
-    // Lanes: three kActive (lanes 0..2, one per partition), then kIdle on each at its end.
+    // Lanes: three kActive (lanes 0..2, one per partition), then kIdle on each, idle_timeout
+    // after its end.
     ASSERT_GE(d.log.size(), 6u);
     std::set<uint32_t> lanes;
     std::set<std::string> names;
@@ -402,7 +406,8 @@ TEST(KafkaSourceTest, RealBrokerEachRecordOnceInPartitionOrderAndResumeFromCommi
     std::multiset<std::string> got;
     for (const Seen& s : d.seen) got.insert(s.value);
     EXPECT_EQ(got, std::multiset<std::string>(expected.begin(), expected.end()));
-    // Records after an end of partition re-activate their lane before being handed out.
+    // Records on an idle lane (idle_timeout after its end) re-activate it before being handed
+    // out.
     int reactivated = 0;
     for (const LaneEvent& e : d.log) reactivated += e.state == LaneState::kActive;
     EXPECT_GT(reactivated, kPartitions);
@@ -481,6 +486,101 @@ struct MockCluster {
     if (rk != nullptr) rd_kafka_destroy(rk);
   }
 };
+
+// End of partition alone never idles a lane (Kafka Streams' max.task.idle.ms): under a steady
+// trickle, where the consumer reaches the end of both partitions between records, no lane goes
+// kIdle; once the producer stops, each lane stays kActive at its end for about idle_timeout after
+// its last record, then goes kIdle.
+TEST(KafkaSourceMockTest, EndOfPartitionIdlesOnlyAfterIdleTimeout) {
+  constexpr int kPartitions = 2;
+  constexpr milliseconds kIdleTimeout(1500);
+  const std::string topic = "aw-mock-eof";
+  const std::string group = "aw-mock-eof-group";
+  MockCluster cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster.mc, topic.c_str(), kPartitions, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  KafkaSource::Options o = BaseOptions(cluster.bootstrap, group, topic);
+  o.idle_timeout = kIdleTimeout;
+  o.properties = {{"fetch.wait.max.ms", "10"}};
+  std::unique_ptr<KafkaSource> source;
+  ASSERT_TRUE(KafkaSource::Create(o, nullptr, &source).ok());
+  Driver d(source.get());
+  auto deadline = Clock::now() + seconds(30);
+  while (Clock::now() < deadline && d.partition_of_lane.size() < kPartitions) d.Step();
+  ASSERT_EQ(d.partition_of_lane.size(), static_cast<size_t>(kPartitions));
+
+  // One Step(); notes when each partition delivered and when its lane went idle.
+  std::map<int32_t, Clock::time_point> first_record, last_record;
+  std::map<int32_t, std::vector<Clock::time_point>> idle_at;
+  auto step = [&](milliseconds timeout) {
+    const size_t log_before = d.log.size();
+    const size_t seen_before = d.seen.size();
+    d.Step(timeout);
+    const Clock::time_point now = Clock::now();
+    for (size_t i = seen_before; i < d.seen.size(); ++i) {
+      first_record.emplace(d.seen[i].partition, now);
+      last_record[d.seen[i].partition] = now;
+    }
+    for (size_t i = log_before; i < d.log.size(); ++i) {
+      const LaneEvent& e = d.log[i];
+      if (e.state == LaneState::kIdle) {
+        idle_at[std::stoi(e.name.substr(e.name.rfind('/') + 1))].push_back(now);
+      }
+    }
+  };
+
+  // ~3 s of one record per partition every 50 ms.
+  Delivery delivery;
+  rd_kafka_t* producer = MakeProducer(cluster.bootstrap, &delivery, {{"linger.ms", "1"}});
+  ASSERT_NE(producer, nullptr);
+  int produced = 0;
+  const Clock::time_point t0 = Clock::now();
+  Clock::time_point next_produce = t0;
+  while (Clock::now() < t0 + seconds(3)) {
+    if (Clock::now() >= next_produce) {
+      for (int32_t p = 0; p < kPartitions; ++p) {
+        ASSERT_TRUE(Produce(producer, topic, "k", "m" + std::to_string(produced++),
+                            /*tombstone=*/false, p));
+      }
+      next_produce += milliseconds(50);
+    }
+    rd_kafka_poll(producer, 0);
+    step(milliseconds(10));
+  }
+  ASSERT_TRUE(Flush(producer));
+  rd_kafka_destroy(producer);
+  ASSERT_EQ(delivery.delivered.load(), produced);
+
+  // Then silence: every lane goes idle, idle_timeout after its last record.
+  deadline = Clock::now() + seconds(20);
+  auto idle_after_last = [&](int32_t p) {
+    return last_record.count(p) != 0 && !idle_at[p].empty() && idle_at[p].back() > last_record[p];
+  };
+  while (Clock::now() < deadline && !(idle_after_last(0) && idle_after_last(1))) {
+    step(milliseconds(50));
+  }
+  EXPECT_EQ(static_cast<int>(d.seen.size()), produced);
+  EXPECT_EQ(d.duplicates, 0);
+  EXPECT_EQ(d.out_of_order, 0);
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    ASSERT_TRUE(first_record.count(p) != 0) << "partition " << p << " delivered nothing";
+    ASSERT_TRUE(idle_after_last(p)) << "partition " << p << " never went idle after its end";
+    // None while records kept coming, though the lane reached its end between them.
+    int idle_while_producing = 0;
+    for (const Clock::time_point t : idle_at[p]) {
+      idle_while_producing += t > first_record[p] && t <= last_record[p];
+    }
+    EXPECT_EQ(idle_while_producing, 0) << "partition " << p << " went idle at its end";
+    const auto delay = std::chrono::duration_cast<milliseconds>(idle_at[p].back() - last_record[p]);
+    std::fprintf(stderr, "[kafka_source] partition %d: kIdle %lld ms after its last record\n", p,
+                 static_cast<long long>(delay.count()));
+    EXPECT_GE(delay, milliseconds(1000)) << "partition " << p << " idle too early";
+    EXPECT_LE(delay, milliseconds(4000)) << "partition " << p << " idle too late";
+  }
+  source.reset();
+}
 
 TEST(KafkaSourceMockTest, FaultsLoseNothingAndRepeatNothing) {
   constexpr int kPartitions = 3;
