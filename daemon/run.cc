@@ -277,8 +277,7 @@ void Daemon::ProcessBatch() {
     if (recs_[i].oversized) continue;
     // Blank lines of a JSON Lines file are not records (as in replay); a blank Kafka message is
     // offered and rejected like any other malformed record.
-    if (skip_blank_ &&
-        recs_[i].payload.find_first_not_of(" \t\r") == std::string_view::npos) {
+    if (skip_blank_ && recs_[i].payload.find_first_not_of(" \t\r") == std::string_view::npos) {
       continue;
     }
     view_of_[i] = views_.size();

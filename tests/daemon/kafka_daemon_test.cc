@@ -138,17 +138,19 @@ TEST(KafkaDaemonTest, TransitionsEqualReplayAndOffsetsCommitWhereProcessingStopp
   const std::string pack = std::string(ABUSEWATCH_SOURCE_DIR) + "/config/packs/legal-cn-2019.yaml";
   std::ofstream(dir / "replay.yaml") << "version: 1\ninclude: [" << pack << "]\n";
   ASSERT_EQ(Shell(bin + " replay --config " + (dir / "replay.yaml").string() + " --input " +
-                (dir / "stream.jsonl").string() + " --output " + (dir / "replay.jsonl").string() +
-                " --rejects " + (dir / "replay-rej.jsonl").string()),
+                  (dir / "stream.jsonl").string() + " --output " + (dir / "replay.jsonl").string() +
+                  " --rejects " + (dir / "replay-rej.jsonl").string()),
             0);
-  std::ofstream(dir / "aw.yaml")
-      << "version: 1\ninclude: [" << pack << "]\n"
-      << "sources: [{type: kafka, brokers: \"" << b << "\", group: " << group
-      << ", topics: [" << events << "], idle_timeout: 2s, commit_interval: 200ms}]\n"
-      << "sinks:\n  - {type: file, path: out.jsonl}\n"
-      << "  - {type: kafka, brokers: \"" << b << "\", topic: " << alerts << "}\n"
-      << "dead_letter: {type: kafka, brokers: \"" << b << "\", topic: " << rejects << "}\n"
-      << "http: {listen: \"127.0.0.1:0\"}\n";
+  std::ofstream(dir / "aw.yaml") << "version: 1\ninclude: [" << pack << "]\n"
+                                 << "sources: [{type: kafka, brokers: \"" << b
+                                 << "\", group: " << group << ", topics: [" << events
+                                 << "], idle_timeout: 2s, commit_interval: 200ms}]\n"
+                                 << "sinks:\n  - {type: file, path: out.jsonl}\n"
+                                 << "  - {type: kafka, brokers: \"" << b << "\", topic: " << alerts
+                                 << "}\n"
+                                 << "dead_letter: {type: kafka, brokers: \"" << b
+                                 << "\", topic: " << rejects << "}\n"
+                                 << "http: {listen: \"127.0.0.1:0\"}\n";
 
   DaemonProcess daemon;
   ASSERT_TRUE(daemon.Start({"run", "--config", (dir / "aw.yaml").string()}, dir / "log.txt"));
