@@ -34,6 +34,7 @@
 #include "daemon/metrics/metrics.h"
 #include "detectors/rule_set.h"
 #include "detectors/timeutil.h"
+#include "tests/daemon/fake_http_receiver.h"
 #include "tests/daemon/real_alertmanager.h"
 
 extern char** environ;
@@ -108,64 +109,11 @@ Transition Tr(const RuleSet& rules, std::string_view rule, std::string key, bool
   return t;
 }
 
-// A fake Alertmanager: records POST /api/v2/alerts bodies; `statuses` are answered in order
-// (then 200); while `blocked`, the handler waits.
-class FakeAlertmanager {
+// A fake Alertmanager: records POST /api/v2/alerts.
+class FakeAlertmanager : public test::FakeHttpReceiver {
  public:
-  FakeAlertmanager() : server_(Opts()) {
-    server_.Route("POST", "/api/v2/alerts", [this](const HttpRequest& req) {
-      std::unique_lock<std::mutex> lk(mu_);
-      bodies_.push_back(req.body);
-      cv_.notify_all();
-      cv_.wait(lk, [&] { return !blocked_; });
-      HttpResponse r;
-      r.status = 200;
-      if (!statuses_.empty()) {
-        r.status = statuses_.front();
-        statuses_.erase(statuses_.begin());
-      }
-      return r;
-    });
-    Status s = server_.Start();
-    EXPECT_TRUE(s.ok()) << s.message();
-  }
-  ~FakeAlertmanager() {
-    Block(false);
-    server_.Stop();
-  }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
-  void Answer(std::vector<int> statuses) {
-    std::lock_guard<std::mutex> lk(mu_);
-    statuses_ = std::move(statuses);
-  }
-  void Block(bool b) {
-    std::lock_guard<std::mutex> lk(mu_);
-    blocked_ = b;
-    cv_.notify_all();
-  }
-  bool WaitForRequests(size_t n, milliseconds timeout = milliseconds(5000)) {
-    std::unique_lock<std::mutex> lk(mu_);
-    return cv_.wait_for(lk, timeout, [&] { return bodies_.size() >= n; });
-  }
-  std::vector<std::string> bodies() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return bodies_;
-  }
-
- private:
-  static HttpServer::Options Opts() {
-    HttpServer::Options o;
-    o.port = 0;
-    o.threads = 2;
-    return o;
-  }
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> bodies_;
-  std::vector<int> statuses_;
-  bool blocked_ = false;
-  HttpServer server_;  // last: stopped (and its threads joined) before the rest is destroyed
+  FakeAlertmanager() : FakeHttpReceiver("/api/v2/alerts") {}
+  std::string url() const { return base_url(); }
 };
 
 AlertmanagerSink::Options SinkOptions(const std::string& url, std::atomic<int64_t>* clock) {

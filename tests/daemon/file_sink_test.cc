@@ -13,6 +13,7 @@
 
 #include "daemon/metrics/metrics.h"
 #include "detectors/rule_set.h"
+#include "tests/daemon/sink_test_util.h"
 
 namespace abusewatch {
 namespace {
@@ -34,36 +35,10 @@ std::string ReadAll(const std::filesystem::path& p) {
   return ss.str();
 }
 
-std::shared_ptr<const RuleSet> MakeRules() {
-  EngineConfig c;
-  for (bool notify : {true, false}) {
-    RuleSpec r;
-    r.id = notify ? "art287_2_case" : "art12_2_settlement";
-    r.kind = RuleKind::kThreshold;
-    r.select.type_mask = 1u << static_cast<int>(EventType::kPayment);
-    r.aggregate = Aggregate::kCount;
-    r.window_ms = 3'600'000;
-    r.granularity_ms = 1000;
-    EXPECT_TRUE(ParseDecimal("3", DecimalLimits{9, 18}, &r.threshold));
-    r.notify = notify;
-    c.rules.push_back(r);
-  }
-  std::shared_ptr<const RuleSet> rules;
-  Status s = RuleSet::Compile(std::move(c), &rules);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return rules;
-}
+std::shared_ptr<const RuleSet> MakeRules() { return test::TwoRules(); }
 
 Transition Tr(const RuleSet& rules, std::string_view rule, std::string key) {
-  Transition t;
-  t.rule = rules.Find(rule);
-  t.key = std::move(key);
-  t.firing = true;
-  t.at_ms = 1'772'330'400'000;
-  t.has_value = true;
-  t.value = 3;
-  t.events = {"e1"};
-  return t;
+  return test::MakeTransition(rules, rule, std::move(key), true, 1'772'330'400'000, 3, {"e1"});
 }
 
 TEST(FileRecordWriter, AppendsLinesAndReportsErrors) {

@@ -28,6 +28,7 @@
 #ifdef ABUSEWATCH_HAVE_KAFKA_TESTING
 #include <librdkafka/rdkafkacpp.h>
 
+#include "tests/daemon/sink_test_util.h"
 #include "tests/kafka/kafka_broker.h"
 #endif
 
@@ -36,38 +37,12 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::shared_ptr<const RuleSet> MakeRules() {
-  EngineConfig c;
-  for (bool notify : {true, false}) {
-    RuleSpec r;
-    r.id = notify ? "art287_2_case" : "art12_2_settlement";
-    r.kind = RuleKind::kThreshold;
-    r.select.type_mask = 1u << static_cast<int>(EventType::kPayment);
-    r.aggregate = Aggregate::kCount;
-    r.window_ms = 3'600'000;
-    r.granularity_ms = 1000;
-    EXPECT_TRUE(ParseDecimal("3", DecimalLimits{9, 18}, &r.threshold));
-    r.notify = notify;
-    r.basis = "刑法 287-2";
-    c.rules.push_back(r);
-  }
-  std::shared_ptr<const RuleSet> rules;
-  Status s = RuleSet::Compile(std::move(c), &rules);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return rules;
-}
+std::shared_ptr<const RuleSet> MakeRules() { return test::TwoRules(); }
 
 Transition Tr(const RuleSet& rules, std::string_view rule, std::string key, bool firing,
               int64_t at_ms, int64_t value) {
-  Transition t;
-  t.rule = rules.Find(rule);
-  t.key = std::move(key);
-  t.firing = firing;
-  t.at_ms = at_ms;
-  t.has_value = true;
-  t.value = value;
-  t.events = {"e-" + std::to_string(value)};
-  return t;
+  return test::MakeTransition(rules, rule, std::move(key), firing, at_ms, value,
+                              {"e-" + std::to_string(value)});
 }
 
 uint16_t ClosedPort() {

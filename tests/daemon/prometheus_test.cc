@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "detectors/timeutil.h"
+#include "tests/daemon/real_alertmanager.h"
 
 extern char** environ;
 
@@ -121,20 +122,7 @@ std::string UrlEncode(std::string_view s) {
   return out;
 }
 
-uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using test::FreePort;
 
 // ---------------------------------------------------------------------------------------------
 // A minimal JSON reader, enough for Prometheus API answers.

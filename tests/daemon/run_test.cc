@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/daemon/daemon_process.h"
+
 extern char** environ;
 
 namespace abusewatch {
@@ -24,12 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::Slurp;
 
 std::multiset<std::string> Lines(const std::string& text) {
   std::multiset<std::string> out;
@@ -101,23 +98,7 @@ class RunTest : public ::testing::Test {
     const size_t p = log.find("http://127.0.0.1:");
     return p == std::string::npos ? -1 : std::stoi(log.substr(p + 17));
   }
-  std::string Get(int port, const std::string& path) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    std::string resp;
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
-      std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-      (void)!write(fd, req.data(), req.size());
-      char buf[65536];
-      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;)
-        resp.append(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-    return resp;
-  }
+  std::string Get(int port, const std::string& path) { return test::HttpGetRaw(port, path); }
   std::string Replay(const fs::path& input) {
     WriteConfig(input.string(), /*follow=*/false, "replay.yaml");
     const std::string cmd = std::string(ABUSEWATCH_BINARY) + " replay --config " +

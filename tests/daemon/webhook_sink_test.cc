@@ -17,6 +17,8 @@
 #include "daemon/sinks/http_delivery.h"
 #include "detectors/rule_set.h"
 #include "detectors/timeutil.h"
+#include "tests/daemon/fake_http_receiver.h"
+#include "tests/daemon/sink_test_util.h"
 
 namespace abusewatch {
 namespace {
@@ -26,42 +28,13 @@ using std::chrono::milliseconds;
 constexpr char kSecret[] = "s3cr\0t-key";  // with a NUL byte: the secret is raw bytes
 const std::string kSecretBytes(kSecret, sizeof kSecret - 1);
 
-RuleSpec CountRule(std::string id, bool notify) {
-  RuleSpec r;
-  r.id = std::move(id);
-  r.kind = RuleKind::kThreshold;
-  r.select.type_mask = 1u << static_cast<int>(EventType::kPayment);
-  r.aggregate = Aggregate::kCount;
-  r.window_ms = 3'600'000;
-  r.granularity_ms = 1000;
-  EXPECT_TRUE(ParseDecimal("3", DecimalLimits{9, 18}, &r.threshold));
-  r.notify = notify;
-  r.basis = "刑法 287-2";
-  return r;
-}
-
 // Rules: 0 art287_2_case (notify), 1 art12_2_settlement (notify: false).
-std::shared_ptr<const RuleSet> MakeRules() {
-  EngineConfig c;
-  c.rules = {CountRule("art287_2_case", true), CountRule("art12_2_settlement", false)};
-  std::shared_ptr<const RuleSet> rules;
-  Status s = RuleSet::Compile(std::move(c), &rules);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return rules;
-}
+std::shared_ptr<const RuleSet> MakeRules() { return test::TwoRules(); }
 
 Transition Tr(const RuleSet& rules, std::string_view rule, std::string key, bool firing,
               int64_t value = 3) {
-  Transition t;
-  t.rule = rules.Find(rule);
-  EXPECT_GE(t.rule, 0) << rule;
-  t.key = std::move(key);
-  t.firing = firing;
-  t.at_ms = 1'772'330'400'000;  // 2026-03-01T02:00:00Z
-  t.has_value = true;
-  t.value = value;
-  t.events = {"e1", "e\"2"};
-  return t;
+  return test::MakeTransition(rules, rule, std::move(key), firing, 1'772'330'400'000, value,
+                              {"e1", "e\"2"});
 }
 
 std::string Json(const Transition& t, const RuleSet& rules) {
@@ -72,61 +45,10 @@ std::string Json(const Transition& t, const RuleSet& rules) {
 
 // Records POST /hook requests; `statuses` are answered in order (then 200); while `blocked`,
 // the handler waits.
-class FakeReceiver {
+class FakeReceiver : public test::FakeHttpReceiver {
  public:
-  FakeReceiver() : server_(Opts()) {
-    server_.Route("POST", "/hook", [this](const HttpRequest& req) {
-      std::unique_lock<std::mutex> lk(mu_);
-      requests_.push_back(req);
-      cv_.notify_all();
-      cv_.wait(lk, [&] { return !blocked_; });
-      HttpResponse r;
-      r.status = 200;
-      if (!statuses_.empty()) {
-        r.status = statuses_.front();
-        statuses_.erase(statuses_.begin());
-      }
-      return r;
-    });
-    Status s = server_.Start();
-    EXPECT_TRUE(s.ok()) << s.message();
-  }
-  ~FakeReceiver() {
-    Block(false);
-    server_.Stop();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/hook"; }
-  void Answer(std::vector<int> statuses) {
-    std::lock_guard<std::mutex> lk(mu_);
-    statuses_ = std::move(statuses);
-  }
-  void Block(bool b) {
-    std::lock_guard<std::mutex> lk(mu_);
-    blocked_ = b;
-    cv_.notify_all();
-  }
-  bool WaitForRequests(size_t n) {
-    std::unique_lock<std::mutex> lk(mu_);
-    return cv_.wait_for(lk, milliseconds(5000), [&] { return requests_.size() >= n; });
-  }
-  std::vector<HttpRequest> requests() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return requests_;
-  }
-
- private:
-  static HttpServer::Options Opts() {
-    HttpServer::Options o;
-    o.port = 0;
-    o.threads = 2;
-    return o;
-  }
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<HttpRequest> requests_;
-  std::vector<int> statuses_;
-  bool blocked_ = false;
-  HttpServer server_;  // last: stopped (threads joined) before the rest is destroyed
+  FakeReceiver() : FakeHttpReceiver("/hook") {}
+  std::string url() const { return base_url() + "/hook"; }
 };
 
 WebhookSink::Options SinkOptions(const std::string& url) {
