@@ -134,6 +134,8 @@ class Daemon {
   // before. Never blocks on a sink unless `final`.
   void Commit(bool final);
   void RefreshGauges();
+  // /readyz: config loaded (always, once running) and the source connected.
+  void UpdateReady();
   int Shutdown();
 
   const RunOptions& options_;
@@ -205,11 +207,19 @@ int Daemon::Start() {
   fanout_ = std::make_unique<Fanout>(&metrics_, &sinks_);
   engine_ = std::make_unique<Engine>(cfg_.rules, fanout_.get());
   before_ = engine_->stats();
-  ready_ = true;
-  metrics_.SetReady(true);
+  UpdateReady();
   log_.Info("running " + std::to_string(cfg_.rules->rules().size()) + " rules on " +
             source_->name() + (sc.type == "file" && sc.follow ? " (following)" : ""));
   return 0;
+}
+
+void Daemon::UpdateReady() {
+  const bool ready = source_->connected();
+  if (ready == ready_.load()) return;
+  ready_ = ready;
+  metrics_.SetReady(ready);
+  log_.Info(std::string(ready ? "ready: " : "not ready: ") + source_->name() +
+            (ready ? " connected" : " lost its assignment"));
 }
 
 void Daemon::RefreshGauges() {
@@ -357,6 +367,7 @@ int Daemon::Run() {
     if (g_reload.exchange(false)) Reload();
     const bool more = source_->Poll(kBatch, std::chrono::milliseconds(100), &recs_);
     ApplyLaneEvents();
+    UpdateReady();
     if (!more) {
       engine_->Finish();
       log_.Info("input ended: " + source_->name());

@@ -404,11 +404,13 @@ void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   cache_lane_ = -1;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     Assign(parts, cooperative);
+    joined_ = true;
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     Revoke(parts, cooperative);
   } else {
     NoteError(std::string("rebalance: ") + rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)));
     Revoke(nullptr, cooperative);  // everything
+    joined_ = false;
   }
 }
 

@@ -131,6 +131,9 @@ class KafkaSource final : public Source {
   // retried by the next Commit()). Without, returns at once; a failure seen later (inside
   // Poll()) is counted and the offsets retried by the next Commit(). OK when nothing to commit.
   Status Commit(bool sync) override;
+  // True once the group gave this instance an assignment (possibly empty); false again after
+  // the assignment was lost (an error rebalance) until the next one.
+  bool connected() const override { return joined_; }
   // Commits marked offsets (sync), leaves the group (revoking every lane: kClosed events stay
   // available to TakeLaneEvents), destroys the consumer and the last batch. Idempotent.
   void Close();
@@ -178,6 +181,7 @@ class KafkaSource final : public Source {
   std::string name_;
   rd_kafka_s* rk_ = nullptr;
   bool closed_ = false;
+  bool joined_ = false;
   Status status_;
   uint64_t errors_ = 0;
   std::string last_error_;

@@ -52,6 +52,9 @@ class Source {
   // Marks every record of `lane` with position < `next` as processed (its transitions handed
   // to the sinks): a later Commit() may commit it. Positions only move forward.
   virtual void MarkDone(uint32_t /*lane*/, uint64_t /*next*/) {}
+  // True once the source can deliver: a file source at once, a Kafka source once it joined its
+  // consumer group (received an assignment, possibly empty). Drives /readyz.
+  virtual bool connected() const { return true; }
   // Commits what MarkDone() marked (Kafka: offsets to the group, asynchronously unless `sync`).
   virtual Status Commit(bool /*sync*/) { return Status::Ok(); }
 };

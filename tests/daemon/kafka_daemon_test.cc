@@ -156,6 +156,10 @@ TEST(KafkaDaemonTest, TransitionsEqualReplayAndOffsetsCommitWhereProcessingStopp
   ASSERT_TRUE(daemon.Start({"run", "--config", (dir / "aw.yaml").string()}, dir / "log.txt"));
   ASSERT_TRUE(WaitFor([&] { return daemon.Port() > 0; }, milliseconds(20000))) << daemon.Log();
   const int port = daemon.Port();
+  // Ready once the consumer group gave it its partitions.
+  ASSERT_TRUE(WaitFor([&] { return HttpGetRaw(port, "/readyz").rfind("HTTP/1.1 200", 0) == 0; },
+                      milliseconds(30000)))
+      << daemon.Log();
   // Everything consumed, and the watermark settled (every partition idle at its end).
   std::string metrics;
   double watermark = -1;

@@ -277,6 +277,7 @@ TEST(KafkaSourceTest, BadOptionsAreStatusErrorsNamingThem) {
   const auto until = Clock::now() + seconds(2);
   while (Clock::now() < until) EXPECT_TRUE(s->Poll(100, milliseconds(100), &records));
   EXPECT_TRUE(records.empty());
+  EXPECT_FALSE(s->connected());       // never joined a group: /readyz stays 503
   EXPECT_TRUE(s->Commit(true).ok());  // nothing marked
   s->Close();
   EXPECT_FALSE(s->Poll(100, milliseconds(10), &records));
