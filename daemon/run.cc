@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "config/config_loader.h"
@@ -159,7 +159,7 @@ class Daemon {
   bool accepted_[kBatch];
   std::vector<Rejection> rejections_ = std::vector<Rejection>(kBatch);
   std::vector<LaneEvent> lane_events_;
-  std::set<uint32_t> lanes_;  // lanes seen and not closed
+  std::map<uint32_t, LaneState> lanes_;  // lanes not closed, with their latest state
   std::string dl_line_;
   EngineStats before_;
   Clock::time_point last_gauges_{}, last_tick_{}, last_commit_{};
@@ -252,7 +252,9 @@ void Daemon::Reload() {
       metrics_.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
     }
     engine_ = std::make_unique<Engine>(next.rules, fanout_.get());
-    for (uint32_t lane : lanes_) engine_->SetLaneState(lane, LaneState::kActive);
+    // The source reports changes only: tell the new engine where each lane stands (an idle
+    // lane announced active would hold it back until its next record).
+    for (const auto& [lane, state] : lanes_) engine_->SetLaneState(lane, state);
     before_ = engine_->stats();
     log_.Warn(
         "reload: rules changed; rule state restarts from here (durable state will carry it "
@@ -271,7 +273,7 @@ void Daemon::ApplyLaneEvents() {
     if (e.state == LaneState::kClosed) {
       lanes_.erase(e.lane);
       log_.Info("lane " + std::to_string(e.lane) + " (" + e.name + ") revoked");
-    } else if (lanes_.insert(e.lane).second) {
+    } else if (lanes_.insert_or_assign(e.lane, e.state).second) {
       log_.Info("lane " + std::to_string(e.lane) + " (" + e.name + ") assigned");
     }
   }
@@ -326,7 +328,7 @@ void Daemon::ProcessBatch() {
 }
 
 void Daemon::Commit(bool final) {
-  for (uint32_t lane : lanes_) {
+  for (const auto& [lane, state] : lanes_) {
     const uint64_t done = engine_->LaneDone(lane);
     if (done != UINT64_MAX) source_->MarkDone(lane, done);
   }

@@ -115,6 +115,103 @@ std::string FieldOf(const std::string& json, const std::string& name) {
 
 int Shell(const std::string& cmd) { return std::system((cmd + " 2>>/dev/null").c_str()); }
 
+// Produces every line of `file` to one partition of `topic` and waits for delivery.
+void ProduceToPartition(const std::string& brokers, const std::string& topic, int32_t partition,
+                        const fs::path& file) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", brokers, err);
+  std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
+  ASSERT_NE(p, nullptr) << err;
+  for (std::string& line : SplitLines(Slurp(file))) {
+    RdKafka::ErrorCode rc;
+    while ((rc = p->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY, line.data(),
+                            line.size(), nullptr, 0, 0, nullptr)) == RdKafka::ERR__QUEUE_FULL) {
+      p->poll(10);
+    }
+    ASSERT_EQ(rc, RdKafka::ERR_NO_ERROR);
+  }
+  ASSERT_EQ(p->flush(30000), RdKafka::ERR_NO_ERROR);
+}
+
+// A reload that changes the rules starts a new engine; it must learn that a silent partition is
+// idle (the source reports changes only), or that partition would hold event time back forever.
+TEST(KafkaDaemonTest, ReloadWithNewRulesKeepsIdlePartitionsIdle) {
+  std::string error;
+  testing::KafkaBroker* broker = testing::SharedKafkaBroker(&error);
+  if (broker == nullptr) FAIL() << error;
+  const std::string b = broker->bootstrap(), id = std::to_string(getpid());
+  const std::string events = "aw-rl-" + id;
+  ASSERT_TRUE(broker->CreateTopic(events, 2, &error)) << error;
+  const fs::path dir = fs::temp_directory_path() / ("aw-kr-" + id);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string bin = ABUSEWATCH_BINARY;
+  ASSERT_EQ(Shell(bin + " gen --events 3000 --accounts 300 --seed 5 --span-days 10 --start " +
+                  "2026-01-01T00:00:00Z --output " + (dir / "a.jsonl").string()),
+            0);
+  ASSERT_EQ(Shell(bin + " gen --events 3000 --accounts 300 --seed 6 --span-days 10 --start " +
+                  "2026-03-01T00:00:00Z --output " + (dir / "b.jsonl").string()),
+            0);
+  const std::string pack = std::string(ABUSEWATCH_SOURCE_DIR) + "/config/packs/legal-cn-2019.yaml";
+  const auto write_config = [&](bool extra_rule) {
+    std::ofstream(dir / "aw.yaml")
+        << "version: 1\ninclude: [" << pack << "]\n"
+        << (extra_rule ? "rules:\n  - {id: custom_many_logins, kind: threshold, severity: info,"
+                         " select: {stream: login}, aggregate: count, window: 1h,"
+                         " threshold: 1000000}\n"
+                       : "")
+        << "sources: [{type: kafka, brokers: \"" << b << "\", group: aw-rl-" << id << ", topics: ["
+        << events << "], idle_timeout: 1s, commit_interval: 200ms}]\n"
+        << "sinks: [{type: file, path: out.jsonl}]\nhttp: {listen: \"127.0.0.1:0\"}\n";
+  };
+  write_config(false);
+  ProduceToPartition(b, events, 0, dir / "a.jsonl");  // partition 1 stays silent
+
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.Start({"run", "--config", (dir / "aw.yaml").string()}, dir / "log.txt"));
+  ASSERT_TRUE(WaitFor([&] { return daemon.Port() > 0; }, milliseconds(20000))) << daemon.Log();
+  const int port = daemon.Port();
+  const auto counted = [&] {
+    const std::string m = HttpGetRaw(port, "/metrics");
+    return MetricSum(m, "abusewatch_events_total") +
+           MetricSum(m, "abusewatch_events_rejected_total");
+  };
+  ASSERT_TRUE(WaitFor([&] { return counted() == 3000; }, milliseconds(60000))) << daemon.Log();
+  // Partition 1 has gone idle: the watermark has reached a's last event time − 30 s.
+  const auto max_ts = [&](const char* file) {
+    int64_t max = 0;
+    for (const std::string& line : SplitLines(Slurp(dir / file))) {
+      int64_t ms = 0;
+      const std::string ts = FieldOf(line, "ts");
+      if (!ts.empty() && ParseRfc3339(ts, &ms)) max = std::max(max, ms);
+    }
+    return max;
+  };
+  const auto watermark_reaches = [&](int64_t ms) {
+    return WaitFor(
+        [&] {
+          const double w = MetricSum(HttpGetRaw(port, "/metrics"), "abusewatch_watermark_seconds");
+          return w * 1000 >= static_cast<double>(ms) - 1;
+        },
+        milliseconds(30000));
+  };
+  ASSERT_TRUE(watermark_reaches(max_ts("a.jsonl") - 30'000)) << daemon.Log();
+
+  write_config(true);
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return daemon.Log().find("rules changed") != std::string::npos; },
+                      milliseconds(20000)))
+      << daemon.Log();
+  ProduceToPartition(b, events, 0, dir / "b.jsonl");
+  // The new engine moves on with partition 0 alone: its watermark reaches b's last event time
+  // minus the allowed lateness (30 s).
+  EXPECT_TRUE(watermark_reaches(max_ts("b.jsonl") - 30'000)) << daemon.Log();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(milliseconds(30000)), 0) << daemon.Log();
+  fs::remove_all(dir);
+}
+
 TEST(KafkaDaemonTest, TransitionsEqualReplayAndOffsetsCommitWhereProcessingStopped) {
   std::string error;
   testing::KafkaBroker* broker = testing::SharedKafkaBroker(&error);
