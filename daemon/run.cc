@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
-#include <memory>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "config/config_loader.h"
