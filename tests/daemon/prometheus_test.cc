@@ -74,37 +74,10 @@ bool WaitFor(const std::function<bool()>& cond, seconds limit) {
 // ---------------------------------------------------------------------------------------------
 // HTTP GET on loopback (Beast: Prometheus answers large bodies chunked).
 
-struct HttpResult {
-  int status = -1;
-  std::string body;
-};
+using test::HttpResult;
 
 HttpResult Get(uint16_t port, const std::string& target) {
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  HttpResult out;
-  try {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(seconds(10));
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::connection, "close");
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64u << 20);
-    http::read(stream, buf, parser);
-    out.status = static_cast<int>(parser.get().result_int());
-    out.body = parser.get().body();
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  } catch (const std::exception&) {
-    out.status = -1;
-  }
-  return out;
+  return test::HttpGet(port, target, /*trim=*/false);
 }
 
 std::string UrlEncode(std::string_view s) {

@@ -36,7 +36,9 @@ struct HttpResult {
   std::string body;
 };
 
-inline HttpResult HttpGet(uint16_t port, const std::string& target) {
+// GET http://127.0.0.1:port/target (10 s limit, bodies up to 64 MiB). With `trim`, trailing
+// newlines are removed from the body. Status -1 when the request failed.
+inline HttpResult HttpGet(uint16_t port, const std::string& target, bool trim = true) {
   namespace asio = boost::asio;
   namespace beast = boost::beast;
   namespace http = beast::http;
@@ -44,16 +46,19 @@ inline HttpResult HttpGet(uint16_t port, const std::string& target) {
   try {
     asio::io_context ioc;
     beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(10));
     stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::connection, "close");
     http::write(stream, req);
     beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    out.status = static_cast<int>(res.result_int());
-    out.body = res.body();
-    while (!out.body.empty() && (out.body.back() == '\n' || out.body.back() == '\r')) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64u << 20);
+    http::read(stream, buf, parser);
+    out.status = static_cast<int>(parser.get().result_int());
+    out.body = parser.get().body();
+    while (trim && !out.body.empty() && (out.body.back() == '\n' || out.body.back() == '\r')) {
       out.body.pop_back();
     }
     beast::error_code ignored;
