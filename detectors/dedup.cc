@@ -52,6 +52,7 @@ bool DedupIndex::InsertIfNew(const Hash& h, int64_t ts, int64_t floor) {
   oldest_ = std::min(oldest_, ts);
   floor_ = std::max(floor_, floor);
   ++inserts_since_sweep_;
+  if (journal_on_) journal_.push_back(s);
   if (size_ * 10 > slots_.size() * 7) {
     // Full: first drop what has expired; grow only if that does not free enough.
     Rebuild(slots_.size(), floor_);
@@ -84,6 +85,60 @@ void DedupIndex::Rebuild(size_t capacity, int64_t floor) {
     oldest_ = std::min(oldest_, t);
   }
   inserts_since_sweep_ = 0;
+}
+
+namespace {
+
+void SaveSlots(uint64_t n, StateEncoder* out) { out->Varint(n); }
+
+}  // namespace
+
+void DedupIndex::SaveJournal(StateEncoder* out, int64_t* max_ts) {
+  *max_ts = INT64_MIN;
+  SaveSlots(journal_.size(), out);
+  for (const Slot& s : journal_) {
+    out->Fixed64(s.a);
+    out->Fixed64(s.b);
+    *max_ts = std::max(*max_ts, TimeOf(s));
+  }
+  journal_.clear();
+}
+
+void DedupIndex::SaveAll(StateEncoder* out, int64_t* max_ts) {
+  *max_ts = INT64_MIN;
+  uint64_t n = 0;
+  for (const Slot& s : slots_) n += s.a != 0 && TimeOf(s) >= floor_;
+  SaveSlots(n, out);
+  for (const Slot& s : slots_) {
+    if (s.a == 0 || TimeOf(s) < floor_) continue;
+    out->Fixed64(s.a);
+    out->Fixed64(s.b);
+    *max_ts = std::max(*max_ts, TimeOf(s));
+  }
+  journal_.clear();
+}
+
+void DedupIndex::Load(StateDecoder* in) {
+  const uint64_t n = in->Count(16);
+  for (uint64_t i = 0; i < n && in->ok(); ++i) {
+    Slot e;
+    e.a = in->Fixed64();
+    e.b = in->Fixed64();
+    if (!in->ok() || e.a == 0) {
+      in->Fail();
+      return;
+    }
+    const Slot key{e.a, e.b & ~kTsMask};
+    Slot& s = slots_[Find(key)];
+    if (s.a == 0) {
+      s = e;
+      ++size_;
+    } else if (TimeOf(e) > TimeOf(s)) {
+      s.b = e.b;
+    }
+    oldest_ = std::min(oldest_, TimeOf(e));
+    if (size_ * 10 > slots_.size() * 5) Rebuild(slots_.size() * 2, INT64_MIN);
+  }
 }
 
 }  // namespace abusewatch

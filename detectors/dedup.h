@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "detectors/huge_page_allocator.h"
+#include "detectors/state_codec.h"
 
 namespace abusewatch {
 
@@ -38,6 +39,17 @@ class DedupIndex {
   // Lets the index drop entries older than `floor` (done lazily, in sweeps).
   void Evict(int64_t floor);
   size_t size() const { return size_; }
+
+  // Checkpoints, incrementally. With the journal on, every insert is also appended to a
+  // journal (16 bytes each) until SaveJournal() writes and clears it; SaveAll() writes every
+  // entry. Load() adds what either wrote, keeping the later time of an id seen twice.
+  void EnableJournal() { journal_on_ = true; }
+  // Writes the journal (and empties it); *max_ts: the largest time in it (INT64_MIN if empty).
+  void SaveJournal(StateEncoder* out, int64_t* max_ts);
+  // Writes every entry with ts >= floor (and empties the journal); *max_ts as above.
+  void SaveAll(StateEncoder* out, int64_t* max_ts);
+  // Adds the entries SaveJournal()/SaveAll() wrote; fails `in` on malformed input.
+  void Load(StateDecoder* in);
   size_t capacity() const { return slots_.size(); }
 
  private:
@@ -65,6 +77,8 @@ class DedupIndex {
   int64_t floor_ = INT64_MIN;   // latest floor given to Evict / InsertIfNew
   int64_t oldest_ = INT64_MAX;  // smallest ts in the table (a lower bound)
   size_t inserts_since_sweep_ = 0;
+  bool journal_on_ = false;
+  std::vector<Slot> journal_;
 };
 
 }  // namespace abusewatch

@@ -15,6 +15,8 @@
 #include "detectors/event.h"
 #include "detectors/key_table.h"
 #include "detectors/rule_set.h"
+#include "detectors/state_codec.h"
+#include "detectors/status.h"
 #include "detectors/transition.h"
 
 namespace abusewatch {
@@ -51,6 +53,16 @@ class Detector {
   // Stored cells across all states: buckets, distinct values, pending triggers, intervals.
   virtual size_t CellCount() const = 0;
 
+  // Checkpoints (detectors/checkpoint.h). Appends the state of `key` to `out` and returns true;
+  // returns false (appending nothing) when the detector holds no state for it.
+  virtual bool SaveKey(uint32_t key, StateEncoder* out) const = 0;
+  // Creates the state of `key`, which must have none, from what SaveKey() wrote; the state then
+  // owns one reference of `key`, which the caller has added. On malformed bytes returns
+  // Corruption and changes nothing. Timers are not scheduled (the engine restores its heap).
+  virtual Status LoadKey(uint32_t key, std::string_view bytes) = 0;
+  // The time of the live timer of `key`'s state, or kNoTimer.
+  virtual int64_t TimerAt(uint32_t key) const = 0;
+
   const DetectorSpec& spec() const { return spec_; }
 
  protected:
@@ -72,6 +84,9 @@ class Evidence {
   std::vector<std::string> Since(int64_t since) const;
   std::vector<std::string> All() const { return Since(INT64_MIN); }
   bool empty() const { return items_.empty(); }
+  void Save(StateEncoder* out) const;
+  // Replaces the items; fails `in` on malformed input.
+  void Load(StateDecoder* in);
 
  private:
   std::vector<std::pair<int64_t, std::string>> items_;

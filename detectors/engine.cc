@@ -7,442 +7,364 @@
 #include "absl/container/flat_hash_set.h"
 #include "detectors/dedup.h"
 #include "detectors/detector.h"
+#include "detectors/engine_impl.h"
 #include "detectors/key_table.h"
 #include "detectors/selector.h"
 #include "detectors/timeutil.h"
 
 namespace abusewatch {
-namespace {
 
-constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
-constexpr uint32_t kUnset = KeyTable::kNone - 1;
+using engine_internal::Buffered;
+using engine_internal::kNoTime;
+using engine_internal::kUnset;
+using engine_internal::Lane;
+using engine_internal::Timer;
 
-struct Timer {
-  int64_t at;
-  uint64_t seq;
-  int detector;
-  uint32_t key;
-  // Min-heap order for std::push_heap (which builds a max-heap).
-  bool operator<(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
-};
-
-// An accepted event waiting in the reorder buffer, with its lane, its sequence number among
-// the events accepted on that lane (for LaneDone()) and its arrival number among all accepted
-// events (ties in ts keep arrival order, across lanes too).
-struct Buffered {
-  int64_t ts;
-  uint32_t lane;
-  uint64_t seq;
-  uint64_t arrival;
-  std::unique_ptr<Event> event;
-};
-
-struct Lane {
-  struct Entry {
-    uint64_t position;
-    bool done;
-  };
-  LaneState state = LaneState::kClosed;  // never seen is like closed
-  int64_t max_ts = kNoTime;              // M_L
-  // The last position offered + 1 since the lane was (re)opened; 0 when none (positions are
-  // below UINT64_MAX - 1).
-  uint64_t end = 0;
-  uint64_t next_seq = 0;  // of the next accepted event; never reset
-  uint64_t base_seq = 0;  // seq of fifo.front()
-  // The accepted events (since the lane was last reopened) not done yet, in acceptance order:
-  // entry seq - base_seq. Done entries are popped from the front.
-  std::deque<Entry> fifo;
-  // The lane's part of the reorder buffer, sorted by (ts, arrival). One buffer per lane keeps
-  // insertion cheap: a lane's own disorder is small, while lanes may be far apart in time
-  // (a partition consumed in runs behind another). Kept when the lane is closed.
-  std::deque<Buffered> buffer;
-
-  // Forgets M_L and positions (closed, or reopened after closing); accepted events of the lane
-  // still buffered are no longer tracked (their seq < base_seq).
-  void Forget() {
-    max_ts = kNoTime;
-    end = 0;
-    fifo.clear();
-    base_seq = next_seq;
-  }
-};
-
-}  // namespace
-
-struct Engine::Impl final : DetectorContext {
-  Impl(const RuleSet& r, TransitionSink* s)
-      : rules(r),
-        sink(s),
-        decoder(DecoderOptionsFor(r.config())),
-        composite_firing(r.rules().size()),
-        lanes(1) {
-    lanes[0].state = LaneState::kActive;
-    for (size_t d = 0; d < rules.detectors().size(); ++d) {
-      const int i = static_cast<int>(d);
-      switch (rules.detectors()[d].kind) {
-        case RuleKind::kThreshold:
-          detectors.push_back(MakeThresholdDetector(rules, i));
-          break;
-        case RuleKind::kAbsence:
-          detectors.push_back(MakeAbsenceDetector(rules, i));
-          break;
-        case RuleKind::kSequence:
-          detectors.push_back(MakeSequenceDetector(rules, i));
-          break;
-        default:
-          break;
-      }
-    }
-    key_cache.fill(kUnset);
-  }
-
-  // DetectorContext.
-  uint32_t FindKey(FieldId field) override {
-    uint32_t& c = key_cache[static_cast<int>(field)];
-    if (c == kUnset) c = keys.Find(GroupValue(*current, field));
-    return c;
-  }
-  uint32_t AcquireKey(FieldId field) override {
-    uint32_t& c = key_cache[static_cast<int>(field)];
-    if (c == kUnset || c == KeyTable::kNone) {
-      c = keys.Acquire(GroupValue(*current, field));
-    } else {
-      keys.Ref(c);
-    }
-    return c;
-  }
-  void ReleaseKey(uint32_t key) override { keys.Release(key); }
-  void Schedule(int detector, uint32_t key, int64_t at) override {
-    timers.push_back({at, timer_seq++, detector, key});
-    std::push_heap(timers.begin(), timers.end());
-  }
-  void Emit(int rule, uint32_t key, bool firing, int64_t at, bool has_value, Int128 value,
-            std::vector<std::string> events) override {
-    Transition t;
-    t.rule = rule;
-    t.key.assign(keys.Get(key));
-    t.firing = firing;
-    t.at_ms = at;
-    t.has_value = has_value;
-    t.value = value;
-    t.events = std::move(events);
-    step.push_back(std::move(t));
-    step_keys.push_back(key);
-  }
-
-  bool IsFiringRule(int rule, uint32_t key) const {
-    const CompiledRule& cr = rules.rules()[rule];
-    if (!cr.spec.enabled) return false;
-    if (cr.spec.kind == RuleKind::kAllOf || cr.spec.kind == RuleKind::kAnyOf) {
-      return composite_firing[rule].contains(key);
-    }
-    return cr.detector >= 0 && detectors[cr.detector]->IsFiring(cr.slot, key);
-  }
-
-  void ProcessEvent(const Buffered& b) {
-    const Event& e = *b.event;
-    current = &e;
-    key_cache.fill(kUnset);
-    for (int d : rules.detectors_for(e.type)) {
-      if (GroupValue(e, rules.detectors()[d].group_by).empty()) continue;
-      detectors[d]->OnEvent(e, *this);
-    }
-    current = nullptr;
-    EndStep(e.ts_ms);
-    // Done once the transitions of its instant reach the sink; conservatively, while any
-    // transition at its instant is pending, it waits for that flush.
-    if (!pending.empty() && pending_at == b.ts) {
-      unflushed.push_back({b.lane, b.seq});
-    } else {
-      MarkDone(b.lane, b.seq);
-    }
-  }
-
-  void MarkDone(uint32_t lane, uint64_t seq) {
-    Lane& l = lanes[lane];
-    if (seq == l.base_seq) {  // the usual case: the oldest one
-      l.fifo.pop_front();
-      ++l.base_seq;
-    } else if (seq > l.base_seq) {
-      l.fifo[seq - l.base_seq].done = true;
-      return;
-    } else {
-      return;  // accepted before the lane was closed: not tracked
-    }
-    while (!l.fifo.empty() && l.fifo.front().done) {
-      l.fifo.pop_front();
-      ++l.base_seq;
-    }
-  }
-
-  void TimerStep(int64_t at) {
-    while (!timers.empty() && timers.front().at == at) {
-      std::pop_heap(timers.begin(), timers.end());
-      Timer t = timers.back();
-      timers.pop_back();
-      ++stats.timers_fired;
-      detectors[t.detector]->OnTimer(at, t.key, *this);
-    }
-    EndStep(at);
-  }
-
-  // Re-evaluates the composites touched by this step's transitions (children before parents),
-  // then queues the step's transitions for output.
-  void EndStep(int64_t at) {
-    if (!step.empty()) {
-      for (int c : rules.composite_order()) EvaluateComposite(c, at);
-      if (!pending.empty() && pending_at != at) FlushPending();
-      pending_at = at;
-      for (Transition& t : step) pending.push_back(std::move(t));
-      step.clear();
-      step_keys.clear();
-    }
-    keys.Collect();
-  }
-
-  void EvaluateComposite(int c, int64_t at) {
-    const CompiledRule& cr = rules.rules()[c];
-    if (!cr.spec.enabled) return;
-    seen_keys.clear();
-    for (size_t i = 0; i < step.size(); ++i) {
-      const auto& parents = rules.rules()[step[i].rule].parents;
-      if (std::find(parents.begin(), parents.end(), c) == parents.end()) continue;
-      const uint32_t key = step_keys[i];
-      if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end()) continue;
-      seen_keys.push_back(key);
-      size_t n = 0;
-      for (int child : cr.children) n += IsFiringRule(child, key);
-      const bool now = cr.spec.kind == RuleKind::kAllOf ? n == cr.children.size() : n > 0;
-      auto& set = composite_firing[c];
-      if (now == set.contains(key)) continue;
-      if (now) {
-        set.insert(key);
-        keys.Ref(key);
-      } else {
-        set.erase(key);
-        keys.Release(key);
-      }
-      std::vector<std::string> ev = step[i].events;  // the underlying transition's evidence
-      Emit(c, key, now, at, false, 0, std::move(ev));
-    }
-  }
-
-  void FlushPending() {
-    std::stable_sort(pending.begin(), pending.end(),
-                     [this](const Transition& a, const Transition& b) {
-                       const int ra = rules.rules()[a.rule].order, rb = rules.rules()[b.rule].order;
-                       return ra != rb ? ra < rb : a.key < b.key;
-                     });
-    for (const Transition& t : pending) sink->OnTransition(t, rules);
-    stats.transitions += pending.size();
-    pending.clear();
-    for (const auto& [lane, seq] : unflushed) MarkDone(lane, seq);
-    unflushed.clear();
-  }
-
-  // Processes buffered events with ts <= frontier and timers due before it (all events and the
-  // timers due at or before the largest accepted ts when `final`).
-  // The buffered event that comes first, (ts, arrival) order: the lane holding it, or null.
-  std::deque<Buffered>* Head() {
-    std::deque<Buffered>* best = nullptr;
-    for (uint32_t lane : buffered_lanes) {
-      std::deque<Buffered>* b = &lanes[lane].buffer;
-      if (best == nullptr || b->front().ts < best->front().ts ||
-          (b->front().ts == best->front().ts && b->front().arrival < best->front().arrival)) {
-        best = b;
-      }
-    }
-    return best;
-  }
-
-  void Drain(int64_t frontier, bool final) {
-    for (;;) {
-      std::deque<Buffered>* head = Head();
-      const bool have_e = head != nullptr && (final || head->front().ts <= frontier);
-      const bool have_t =
-          !timers.empty() && (final ? timers.front().at <= max_ts : timers.front().at < frontier);
-      if (have_t && (!have_e || timers.front().at < head->front().ts)) {
-        TimerStep(timers.front().at);
-      } else if (have_e) {
-        Buffered b = std::move(head->front());
-        head->pop_front();
-        --buffered;
-        if (head->empty()) {
-          auto it = std::find(buffered_lanes.begin(), buffered_lanes.end(), b.lane);
-          *it = buffered_lanes.back();
-          buffered_lanes.pop_back();
-        }
-        ProcessEvent(b);
-        pool.push_back(std::move(b.event));
-      } else {
+Engine::Impl::Impl(const RuleSet& r, TransitionSink* s)
+    : rules(r),
+      sink(s),
+      decoder(DecoderOptionsFor(r.config())),
+      composite_firing(r.rules().size()),
+      lanes(1) {
+  lanes[0].state = LaneState::kActive;
+  for (size_t d = 0; d < rules.detectors().size(); ++d) {
+    const int i = static_cast<int>(d);
+    switch (rules.detectors()[d].kind) {
+      case RuleKind::kThreshold:
+        detectors.push_back(MakeThresholdDetector(rules, i));
         break;
-      }
+      case RuleKind::kAbsence:
+        detectors.push_back(MakeAbsenceDetector(rules, i));
+        break;
+      case RuleKind::kSequence:
+        detectors.push_back(MakeSequenceDetector(rules, i));
+        break;
+      default:
+        break;
     }
-    if (!pending.empty() && (final || pending_at < frontier)) FlushPending();
   }
+  key_cache.fill(kUnset);
+}
 
-  std::unique_ptr<Event> TakeEvent() {
-    if (pool.empty()) return std::make_unique<Event>();
-    std::unique_ptr<Event> e = std::move(pool.back());
-    pool.pop_back();
-    return e;
+uint32_t Engine::Impl::FindKey(FieldId field) {
+  uint32_t& c = key_cache[static_cast<int>(field)];
+  if (c == kUnset) {
+    c = keys.Find(GroupValue(*current, field));
+    if (c != KeyTable::kNone) keys.MarkDirty(c);
   }
+  return c;
+}
 
-  bool Reject(RejectReason reason, std::string detail, std::string_view id, Rejection* rejection) {
-    rejection->reason = reason;
-    rejection->detail = std::move(detail);
-    rejection->id.assign(id);
-    rejection->has_id = true;
-    return Rejected(rejection);
+uint32_t Engine::Impl::AcquireKey(FieldId field) {
+  uint32_t& c = key_cache[static_cast<int>(field)];
+  if (c == kUnset || c == KeyTable::kNone) {
+    c = keys.Acquire(GroupValue(*current, field));
+    keys.MarkDirty(c);
+  } else {
+    keys.Ref(c);
   }
-  bool Rejected(Rejection* rejection) {
-    ++stats.rejected;
-    ++stats.rejected_by_reason[static_cast<int>(rejection->reason)];
-    return false;
-  }
+  return c;
+}
 
-  // Makes `lane` (< kMaxLanes) kActive, as a record arrived on it, and returns the position of
-  // that record.
-  uint64_t Arrive(uint32_t lane, uint64_t position) {
-    if (lane != 0 || multi) Activate(lane);
-    Lane& l = lanes[lane];
-    if (position == Engine::kNextPosition) position = l.end;
-    l.end = position + 1;
-    return position;
-  }
+void Engine::Impl::Schedule(int detector, uint32_t key, int64_t at) {
+  timers.push_back({at, timer_seq++, detector, key});
+  std::push_heap(timers.begin(), timers.end());
+}
 
-  void Activate(uint32_t lane) {
-    multi = true;
-    if (lane >= lanes.size()) lanes.resize(lane + 1);
-    Lane& l = lanes[lane];
-    if (l.state == LaneState::kClosed) l.Forget();
-    // Becoming active only lowers the candidate frontier: F stays.
-    l.state = LaneState::kActive;
-  }
+void Engine::Impl::Emit(int rule, uint32_t key, bool firing, int64_t at, bool has_value,
+                        Int128 value, std::vector<std::string> events) {
+  Transition t;
+  t.rule = rule;
+  t.key.assign(keys.Get(key));
+  t.firing = firing;
+  t.at_ms = at;
+  t.has_value = has_value;
+  t.value = value;
+  t.events = std::move(events);
+  step.push_back(std::move(t));
+  step_keys.push_back(key);
+}
 
-  // F = max(F, C) (engine.h).
-  void AdvanceFrontier() {
-    const int64_t lateness = rules.config().allowed_lateness_ms;
-    bool any_active = false;
-    int64_t min_active = std::numeric_limits<int64_t>::max(), max_other = kNoTime;
-    for (const Lane& l : lanes) {
-      if (l.state == LaneState::kActive) {
-        if (l.max_ts == kNoTime) return;  // blocks progress
-        any_active = true;
-        min_active = std::min(min_active, l.max_ts - lateness);
-      } else if (l.state == LaneState::kIdle && l.max_ts != kNoTime) {
-        max_other = std::max(max_other, l.max_ts - lateness);
-      }
+bool Engine::Impl::IsFiringRule(int rule, uint32_t key) const {
+  const CompiledRule& cr = rules.rules()[rule];
+  if (!cr.spec.enabled) return false;
+  if (cr.spec.kind == RuleKind::kAllOf || cr.spec.kind == RuleKind::kAnyOf) {
+    return composite_firing[rule].contains(key);
+  }
+  return cr.detector >= 0 && detectors[cr.detector]->IsFiring(cr.slot, key);
+}
+
+void Engine::Impl::ProcessEvent(const Buffered& b) {
+  const Event& e = *b.event;
+  current = &e;
+  key_cache.fill(kUnset);
+  for (int d : rules.detectors_for(e.type)) {
+    if (GroupValue(e, rules.detectors()[d].group_by).empty()) continue;
+    detectors[d]->OnEvent(e, *this);
+  }
+  current = nullptr;
+  EndStep(e.ts_ms);
+  // Done once the transitions of its instant reach the sink; conservatively, while any
+  // transition at its instant is pending, it waits for that flush.
+  if (!pending.empty() && pending_at == b.ts) {
+    unflushed.push_back({b.lane, b.seq});
+  } else {
+    MarkDone(b.lane, b.seq);
+  }
+}
+
+void Engine::Impl::MarkDone(uint32_t lane, uint64_t seq) {
+  Lane& l = lanes[lane];
+  if (seq == l.base_seq) {  // the usual case: the oldest one
+    l.fifo.pop_front();
+    ++l.base_seq;
+  } else if (seq > l.base_seq) {
+    l.fifo[seq - l.base_seq].done = true;
+    return;
+  } else {
+    return;  // accepted before the lane was closed: not tracked
+  }
+  while (!l.fifo.empty() && l.fifo.front().done) {
+    l.fifo.pop_front();
+    ++l.base_seq;
+  }
+}
+
+void Engine::Impl::TimerStep(int64_t at) {
+  while (!timers.empty() && timers.front().at == at) {
+    std::pop_heap(timers.begin(), timers.end());
+    Timer t = timers.back();
+    timers.pop_back();
+    ++stats.timers_fired;
+    keys.MarkDirty(t.key);
+    detectors[t.detector]->OnTimer(at, t.key, *this);
+  }
+  EndStep(at);
+}
+
+void Engine::Impl::EndStep(int64_t at) {
+  if (!step.empty()) {
+    for (int c : rules.composite_order()) EvaluateComposite(c, at);
+    if (!pending.empty() && pending_at != at) FlushPending();
+    pending_at = at;
+    for (Transition& t : step) pending.push_back(std::move(t));
+    step.clear();
+    step_keys.clear();
+  }
+  keys.Collect();
+}
+
+void Engine::Impl::EvaluateComposite(int c, int64_t at) {
+  const CompiledRule& cr = rules.rules()[c];
+  if (!cr.spec.enabled) return;
+  seen_keys.clear();
+  for (size_t i = 0; i < step.size(); ++i) {
+    const auto& parents = rules.rules()[step[i].rule].parents;
+    if (std::find(parents.begin(), parents.end(), c) == parents.end()) continue;
+    const uint32_t key = step_keys[i];
+    if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end()) continue;
+    seen_keys.push_back(key);
+    size_t n = 0;
+    for (int child : cr.children) n += IsFiringRule(child, key);
+    const bool now = cr.spec.kind == RuleKind::kAllOf ? n == cr.children.size() : n > 0;
+    auto& set = composite_firing[c];
+    if (now == set.contains(key)) continue;
+    if (now) {
+      set.insert(key);
+      keys.Ref(key);
+    } else {
+      set.erase(key);
+      keys.Release(key);
     }
-    frontier = std::max(frontier, any_active ? min_active : max_other);
+    std::vector<std::string> ev = step[i].events;  // the underlying transition's evidence
+    Emit(c, key, now, at, false, 0, std::move(ev));
   }
+}
 
-  void SetLaneState(uint32_t lane, LaneState state) {
-    multi = true;
-    if (lane >= lanes.size()) lanes.resize(lane + 1);
-    Lane& l = lanes[lane];
-    if (l.state == LaneState::kClosed || state == LaneState::kClosed) l.Forget();
-    l.state = state;
+void Engine::Impl::FlushPending() {
+  std::stable_sort(pending.begin(), pending.end(),
+                   [this](const Transition& a, const Transition& b) {
+                     const int ra = rules.rules()[a.rule].order, rb = rules.rules()[b.rule].order;
+                     return ra != rb ? ra < rb : a.key < b.key;
+                   });
+  for (const Transition& t : pending) sink->OnTransition(t, rules);
+  stats.transitions += pending.size();
+  pending.clear();
+  for (const auto& [lane, seq] : unflushed) MarkDone(lane, seq);
+  unflushed.clear();
+}
+
+std::deque<Buffered>* Engine::Impl::Head() {
+  std::deque<Buffered>* best = nullptr;
+  for (uint32_t lane : buffered_lanes) {
+    std::deque<Buffered>* b = &lanes[lane].buffer;
+    if (best == nullptr || b->front().ts < best->front().ts ||
+        (b->front().ts == best->front().ts && b->front().arrival < best->front().arrival)) {
+      best = b;
+    }
+  }
+  return best;
+}
+
+void Engine::Impl::Drain(int64_t frontier, bool final) {
+  for (;;) {
+    std::deque<Buffered>* head = Head();
+    const bool have_e = head != nullptr && (final || head->front().ts <= frontier);
+    const bool have_t =
+        !timers.empty() && (final ? timers.front().at <= max_ts : timers.front().at < frontier);
+    if (have_t && (!have_e || timers.front().at < head->front().ts)) {
+      TimerStep(timers.front().at);
+    } else if (have_e) {
+      Buffered b = std::move(head->front());
+      head->pop_front();
+      --buffered;
+      if (head->empty()) {
+        auto it = std::find(buffered_lanes.begin(), buffered_lanes.end(), b.lane);
+        *it = buffered_lanes.back();
+        buffered_lanes.pop_back();
+      }
+      ProcessEvent(b);
+      pool.push_back(std::move(b.event));
+    } else {
+      break;
+    }
+  }
+  if (!pending.empty() && (final || pending_at < frontier)) FlushPending();
+}
+
+std::unique_ptr<Event> Engine::Impl::TakeEvent() {
+  if (pool.empty()) return std::make_unique<Event>();
+  std::unique_ptr<Event> e = std::move(pool.back());
+  pool.pop_back();
+  return e;
+}
+
+bool Engine::Impl::Reject(RejectReason reason, std::string detail, std::string_view id,
+                          Rejection* rejection) {
+  rejection->reason = reason;
+  rejection->detail = std::move(detail);
+  rejection->id.assign(id);
+  rejection->has_id = true;
+  return Rejected(rejection);
+}
+
+bool Engine::Impl::Rejected(Rejection* rejection) {
+  ++stats.rejected;
+  ++stats.rejected_by_reason[static_cast<int>(rejection->reason)];
+  return false;
+}
+
+uint64_t Engine::Impl::Arrive(uint32_t lane, uint64_t position) {
+  if (lane != 0 || multi) Activate(lane);
+  Lane& l = lanes[lane];
+  if (position == Engine::kNextPosition) position = l.end;
+  l.end = position + 1;
+  return position;
+}
+
+void Engine::Impl::Activate(uint32_t lane) {
+  multi = true;
+  if (lane >= lanes.size()) lanes.resize(lane + 1);
+  Lane& l = lanes[lane];
+  if (l.state == LaneState::kClosed) l.Forget();
+  // Becoming active only lowers the candidate frontier: F stays.
+  l.state = LaneState::kActive;
+}
+
+void Engine::Impl::AdvanceFrontier() {
+  const int64_t lateness = rules.config().allowed_lateness_ms;
+  bool any_active = false;
+  int64_t min_active = std::numeric_limits<int64_t>::max(), max_other = kNoTime;
+  for (const Lane& l : lanes) {
+    if (l.state == LaneState::kActive) {
+      if (l.max_ts == kNoTime) return;  // blocks progress
+      any_active = true;
+      min_active = std::min(min_active, l.max_ts - lateness);
+    } else if (l.state == LaneState::kIdle && l.max_ts != kNoTime) {
+      max_other = std::max(max_other, l.max_ts - lateness);
+    }
+  }
+  frontier = std::max(frontier, any_active ? min_active : max_other);
+}
+
+void Engine::Impl::SetLaneState(uint32_t lane, LaneState state) {
+  multi = true;
+  if (lane >= lanes.size()) lanes.resize(lane + 1);
+  Lane& l = lanes[lane];
+  if (l.state == LaneState::kClosed || state == LaneState::kClosed) l.Forget();
+  l.state = state;
+  AdvanceFrontier();
+  Drain(frontier, false);
+}
+
+bool Engine::Impl::Accept(std::unique_ptr<Event> e, uint32_t lane, uint64_t position,
+                          Rejection* rejection) {
+  const DedupIndex::Hash h = DedupIndex::HashId(e->id());
+  return Accept(std::move(e), h, lane, position, rejection);
+}
+
+bool Engine::Impl::Accept(std::unique_ptr<Event> e, const DedupIndex::Hash& h, uint32_t lane,
+                          uint64_t position, Rejection* rejection) {
+  const EngineConfig& c = rules.config();
+  if (!InEventTimeRange(e->ts_ms)) {  // decoded events always are; OfferEvent callers may not
+    std::string id(e->id());
+    pool.push_back(std::move(e));
+    return Reject(RejectReason::kBadTimestamp, "ts is outside the years 2000-2100", id, rejection);
+  }
+  Lane& l = lanes[lane];
+  const int64_t ts = e->ts_ms;
+  // Single lane: frontier == max_ts - lateness and l.max_ts == max_ts (or both unset).
+  const int64_t own = l.max_ts == kNoTime ? kNoTime : l.max_ts - c.allowed_lateness_ms;
+  if (ts < own || ts < frontier) {
+    std::string detail = "event time " + FormatRfc3339Utc(ts);
+    if (ts < own) {
+      detail += " is more than " + FormatDuration(c.allowed_lateness_ms) +
+                " before the latest accepted event time " + FormatRfc3339Utc(l.max_ts);
+      if (multi) detail += " on lane " + std::to_string(lane);
+    } else {
+      detail += " is before the watermark " + FormatRfc3339Utc(frontier) +
+                ", up to which events were already processed";
+    }
+    std::string id(e->id());
+    pool.push_back(std::move(e));
+    return Reject(RejectReason::kLate, std::move(detail), id, rejection);
+  }
+  const int64_t floor = max_ts == kNoTime ? kNoTime : max_ts - c.dedup_horizon_ms;
+  if (!dedup.InsertIfNew(h, ts, floor)) {
+    std::string id(e->id());
+    pool.push_back(std::move(e));
+    return Reject(
+        RejectReason::kDuplicate,
+        "id was already accepted within the dedup horizon of " + FormatDuration(c.dedup_horizon_ms),
+        id, rejection);
+  }
+  ++stats.accepted;
+  ++stats.accepted_by_type[static_cast<int>(e->type)];
+  if (max_ts == kNoTime || ts > max_ts) {
+    max_ts = ts;
+    dedup.Evict(max_ts - c.dedup_horizon_ms);
+  }
+  const int64_t old_lane_max = l.max_ts;
+  if (old_lane_max == kNoTime || ts > old_lane_max) l.max_ts = ts;
+  l.fifo.push_back({position, false});
+  const uint64_t seq = l.next_seq++;
+  // Stable insertion by ts into the lane's buffer: after every event with ts <= e.ts.
+  std::deque<Buffered>& buf = l.buffer;
+  if (buf.empty()) buffered_lanes.push_back(lane);
+  auto pos = buf.end();
+  while (pos != buf.begin() && (pos - 1)->ts > ts) --pos;
+  buf.insert(pos, Buffered{ts, lane, seq, arrivals++, std::move(e)});
+  ++buffered;
+  if (!multi) {
+    frontier = max_ts - c.allowed_lateness_ms;
+  } else if (old_lane_max == kNoTime ||
+             (ts > old_lane_max && old_lane_max - c.allowed_lateness_ms <= frontier)) {
+    // Otherwise this lane was above F, so not the one holding it: F cannot move.
     AdvanceFrontier();
-    Drain(frontier, false);
   }
-
-  bool Accept(std::unique_ptr<Event> e, uint32_t lane, uint64_t position, Rejection* rejection) {
-    const DedupIndex::Hash h = DedupIndex::HashId(e->id());
-    return Accept(std::move(e), h, lane, position, rejection);
-  }
-
-  bool Accept(std::unique_ptr<Event> e, const DedupIndex::Hash& h, uint32_t lane, uint64_t position,
-              Rejection* rejection) {
-    const EngineConfig& c = rules.config();
-    if (!InEventTimeRange(e->ts_ms)) {  // decoded events always are; OfferEvent callers may not
-      std::string id(e->id());
-      pool.push_back(std::move(e));
-      return Reject(RejectReason::kBadTimestamp, "ts is outside the years 2000-2100", id,
-                    rejection);
-    }
-    Lane& l = lanes[lane];
-    const int64_t ts = e->ts_ms;
-    // Single lane: frontier == max_ts - lateness and l.max_ts == max_ts (or both unset).
-    const int64_t own = l.max_ts == kNoTime ? kNoTime : l.max_ts - c.allowed_lateness_ms;
-    if (ts < own || ts < frontier) {
-      std::string detail = "event time " + FormatRfc3339Utc(ts);
-      if (ts < own) {
-        detail += " is more than " + FormatDuration(c.allowed_lateness_ms) +
-                  " before the latest accepted event time " + FormatRfc3339Utc(l.max_ts);
-        if (multi) detail += " on lane " + std::to_string(lane);
-      } else {
-        detail += " is before the watermark " + FormatRfc3339Utc(frontier) +
-                  ", up to which events were already processed";
-      }
-      std::string id(e->id());
-      pool.push_back(std::move(e));
-      return Reject(RejectReason::kLate, std::move(detail), id, rejection);
-    }
-    const int64_t floor = max_ts == kNoTime ? kNoTime : max_ts - c.dedup_horizon_ms;
-    if (!dedup.InsertIfNew(h, ts, floor)) {
-      std::string id(e->id());
-      pool.push_back(std::move(e));
-      return Reject(RejectReason::kDuplicate,
-                    "id was already accepted within the dedup horizon of " +
-                        FormatDuration(c.dedup_horizon_ms),
-                    id, rejection);
-    }
-    ++stats.accepted;
-    ++stats.accepted_by_type[static_cast<int>(e->type)];
-    if (max_ts == kNoTime || ts > max_ts) {
-      max_ts = ts;
-      dedup.Evict(max_ts - c.dedup_horizon_ms);
-    }
-    const int64_t old_lane_max = l.max_ts;
-    if (old_lane_max == kNoTime || ts > old_lane_max) l.max_ts = ts;
-    l.fifo.push_back({position, false});
-    const uint64_t seq = l.next_seq++;
-    // Stable insertion by ts into the lane's buffer: after every event with ts <= e.ts.
-    std::deque<Buffered>& buf = l.buffer;
-    if (buf.empty()) buffered_lanes.push_back(lane);
-    auto pos = buf.end();
-    while (pos != buf.begin() && (pos - 1)->ts > ts) --pos;
-    buf.insert(pos, Buffered{ts, lane, seq, arrivals++, std::move(e)});
-    ++buffered;
-    if (!multi) {
-      frontier = max_ts - c.allowed_lateness_ms;
-    } else if (old_lane_max == kNoTime ||
-               (ts > old_lane_max && old_lane_max - c.allowed_lateness_ms <= frontier)) {
-      // Otherwise this lane was above F, so not the one holding it: F cannot move.
-      AdvanceFrontier();
-    }
-    Drain(frontier, false);
-    return true;
-  }
-
-  const RuleSet& rules;
-  TransitionSink* sink;
-  Decoder decoder;
-  KeyTable keys;
-  std::vector<std::unique_ptr<Detector>> detectors;
-  std::vector<absl::flat_hash_set<uint32_t>> composite_firing;  // by rule index
-  DedupIndex dedup;
-  int64_t max_ts = kNoTime;    // over all lanes
-  int64_t frontier = kNoTime;  // F: drained up to here; never decreases
-  bool multi = false;          // the lane API was used (else lane 0 alone, active)
-  std::deque<Lane> lanes;      // by lane id (a deque: growing it never moves a Lane)
-  std::vector<std::pair<uint32_t, uint64_t>> unflushed;  // (lane, seq) processed, at pending_at
-  std::vector<uint32_t> buffered_lanes;  // lanes with a non-empty buffer, in no order
-  size_t buffered = 0;                   // events in all lane buffers
-  uint64_t arrivals = 0;                 // accepted events so far
-  std::vector<std::unique_ptr<Event>> pool;
-  std::vector<Timer> timers;  // heap
-  uint64_t timer_seq = 0;
-  const Event* current = nullptr;
-  std::array<uint32_t, kNumFields> key_cache;
-  std::vector<Transition> step;  // this step's transitions
-  std::vector<uint32_t> step_keys;
-  std::vector<uint32_t> seen_keys;
-  std::vector<Transition> pending;  // transitions at pending_at, not yet sorted / flushed
-  int64_t pending_at = kNoTime;
-  EngineStats stats;
-};
+  Drain(frontier, false);
+  return true;
+}
 
 Engine::Engine(std::shared_ptr<const RuleSet> rules, TransitionSink* sink)
     : rules_(std::move(rules)), impl_(std::make_unique<Impl>(*rules_, sink)) {}

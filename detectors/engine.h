@@ -39,9 +39,13 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "detectors/checkpoint.h"
 #include "detectors/decoder.h"
 #include "detectors/lane.h"
 #include "detectors/rule_set.h"
@@ -140,6 +144,46 @@ class Engine {
   const RuleSet& rules() const { return *rules_; }
   // Is `rule_id` firing for `key` right now (after the events processed so far)?
   bool IsFiring(std::string_view rule_id, std::string_view key) const;
+
+  // Durable state (detectors/checkpoint.h). ---------------------------------------------------
+  // Turns change tracking on: call before the first record is offered (or after Restore()).
+  void EnableCheckpoints();
+  // Writes into `out` what changed since the previous Checkpoint() (everything, the first time):
+  // the records of the group keys whose state may have changed, deletions of keys that no
+  // longer hold state, and the meta records. Once `out` is applied after the earlier
+  // checkpoints' changes, the store holds the engine's whole state, reflecting every record
+  // offered so far: the reorder buffer, the dedup ids, timers, lanes (watermarks, positions)
+  // and the transitions not yet handed to the sink included. If applying `out` fails, the
+  // caller must apply it later, before or together with the next checkpoint's changes.
+  // Requires EnableCheckpoints(). Call between Offer*/SetLaneState calls.
+  void Checkpoint(CheckpointWriter* out);
+
+  struct RestoreOptions {
+    // The stored state was written with other rules: keep the state of the detectors and
+    // composites whose definition is unchanged and start the others empty. Without it such a
+    // state is refused (InvalidArgument listing what changed).
+    bool keep_unchanged_rules = false;
+  };
+  struct RestoreReport {
+    size_t keys = 0;                         // group key records read
+    size_t dropped_states = 0;               // states of changed rules not restored
+    std::vector<std::string> changed_rules;  // "id (added|removed|changed)"
+  };
+  using MetaGetter = std::function<Status(std::string_view name, std::string* value)>;
+  using KeyVisitor = std::function<Status(std::string_view key, std::string_view value)>;
+  using KeyScanner = std::function<Status(const KeyVisitor& visit)>;
+  // Loads the state that Checkpoint() wrote (the meta records through `get_meta`, which
+  // returns NotFound for a missing one; every key record through `scan_keys`) into this
+  // engine, which must not have been offered anything. Turns change tracking on. Errors:
+  // Corruption for malformed records, InvalidArgument for a state of other rules (see
+  // RestoreOptions). After an error the engine is unusable: destroy it.
+  Status Restore(const MetaGetter& get_meta, const KeyScanner& scan_keys,
+                 const RestoreOptions& options, RestoreReport* report);
+  // Hex fingerprint of what the rules compute (ids, selectors, windows, lines, time zone,
+  // currency rates; not severities, texts or notify), as checkpoints record it.
+  std::string RulesFingerprint() const;
+  // A key record as JSON, for support tools: the states it holds, by rule.
+  static Status DescribeKeyRecord(const RuleSet& rules, std::string_view value, std::string* json);
 
  private:
   struct Impl;

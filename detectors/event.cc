@@ -114,4 +114,93 @@ std::optional<Decimal> Event::NumericField(FieldId f) const {
   }
 }
 
+namespace {
+
+void SaveDecimal(const std::optional<Decimal>& d, StateEncoder* out) {
+  out->U8(d.has_value());
+  if (d) {
+    out->Wide(static_cast<Int128>(d->mantissa));
+    out->U8(static_cast<uint8_t>(d->scale));
+  }
+}
+
+void LoadDecimal(StateDecoder* in, std::optional<Decimal>* d) {
+  if (!in->Bool()) {
+    d->reset();
+    return;
+  }
+  Decimal v;
+  v.mantissa = static_cast<UInt128>(in->Wide());
+  v.scale = in->U8();
+  if (v.scale > Decimal::kMaxScale) in->Fail();
+  *d = v;
+}
+
+}  // namespace
+
+void Event::Save(StateEncoder* out) const {
+  out->U8(static_cast<uint8_t>(type));
+  out->Signed(ts_ms);
+  out->U8(verified);
+  out->U8(has_verified);
+  out->Signed(amount_base_fen);
+  out->Signed(amount_fen);
+  SaveDecimal(list_price, out);
+  SaveDecimal(fee_rate, out);
+  out->Bytes(storage_);
+  out->Varint(set_fields_);
+  for (uint32_t m = set_fields_; m != 0; m &= m - 1) {
+    const StrRef& r = strs_[__builtin_ctz(m)];
+    out->Varint(r.offset);
+    out->Varint(r.length);
+    out->U8(r.present);
+  }
+  out->Varint(elements_.size());
+  for (const Element& e : elements_) {
+    out->U8(static_cast<uint8_t>(e.field));
+    out->Varint(e.ref.offset);
+    out->Varint(e.ref.length);
+  }
+}
+
+void Event::Load(StateDecoder* in) {
+  Clear();
+  const uint8_t t = in->U8();
+  if (t >= kNumEventTypes) in->Fail();
+  type = static_cast<EventType>(t);
+  ts_ms = in->Signed();
+  verified = in->Bool();
+  has_verified = in->Bool();
+  amount_base_fen = in->Signed();
+  amount_fen = in->Signed();
+  LoadDecimal(in, &list_price);
+  LoadDecimal(in, &fee_rate);
+  storage_.assign(in->Bytes());
+  const auto ref = [&](StrRef* r) {
+    const uint64_t offset = in->Varint(), length = in->Varint();
+    if (offset > storage_.size() || length > storage_.size() - offset) in->Fail();
+    if (!in->ok()) return;
+    r->offset = static_cast<uint32_t>(offset);
+    r->length = static_cast<uint32_t>(length);
+  };
+  const uint64_t mask = in->Varint();
+  if (mask >> kNumFields != 0) in->Fail();
+  for (uint64_t m = in->ok() ? mask : 0; m != 0 && in->ok(); m &= m - 1) {
+    StrRef& r = strs_[__builtin_ctzll(m)];
+    ref(&r);
+    r.present = in->Bool();
+  }
+  if (in->ok()) set_fields_ = static_cast<uint32_t>(mask);
+  const uint64_t n = in->Count(3);
+  for (uint64_t i = 0; i < n && in->ok(); ++i) {
+    const uint8_t f = in->U8();
+    if (f >= kNumFields) in->Fail();
+    Element e{static_cast<FieldId>(f), StrRef{}};
+    ref(&e.ref);
+    e.ref.present = true;
+    if (in->ok()) elements_.push_back(e);
+  }
+  if (!in->ok()) Clear();
+}
+
 }  // namespace abusewatch

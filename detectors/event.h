@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "detectors/decimal.h"
+#include "detectors/state_codec.h"
 
 namespace abusewatch {
 
@@ -117,6 +118,11 @@ class Event {
   // Numeric field value as a Decimal (amount in base currency with scale 2, list_price,
   // fee_rate). price_ratio is not representable as a Decimal; see selector.h.
   std::optional<Decimal> NumericField(FieldId f) const;
+
+  // Checkpoints: the whole event, exactly. Load() replaces this event (Clear() first) and fails
+  // `in` on malformed input (out-of-range field, reference or type).
+  void Save(StateEncoder* out) const;
+  void Load(StateDecoder* in);
 
   // Bytes retained by this event (for memory accounting).
   size_t Footprint() const {

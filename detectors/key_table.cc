@@ -26,6 +26,18 @@ void KeyTable::Release(uint32_t id) {
   if (--entries_[id].refs == 0) released_.push_back(id);
 }
 
+void KeyTable::TakeChanges(std::vector<uint32_t>* dirty, std::vector<std::string>* removed) {
+  dirty->clear();
+  for (uint32_t id : dirty_) {
+    if (!entries_[id].dirty) continue;  // reclaimed since (and maybe reused, marked again)
+    entries_[id].dirty = false;
+    dirty->push_back(id);
+  }
+  dirty_.clear();
+  removed->swap(removed_);
+  removed_.clear();
+}
+
 void KeyTable::Collect() {
   for (uint32_t id : released_) {
     Entry& e = entries_[id];
@@ -33,8 +45,11 @@ void KeyTable::Collect() {
     auto it = index_.find(AsAbsl(e.key));
     if (it == index_.end() || it->second != id) continue;
     index_.erase(it);
+    if (e.persisted) removed_.push_back(std::move(e.key));
     e.key.clear();
     e.key.shrink_to_fit();
+    e.dirty = false;
+    e.persisted = false;
     free_.push_back(id);
   }
   released_.clear();

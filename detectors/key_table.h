@@ -42,10 +42,36 @@ class KeyTable {
   std::string_view Get(uint32_t id) const { return entries_[id].key; }
   size_t size() const { return index_.size(); }
 
+  // Change tracking for checkpoints (off until enabled). MarkDirty() notes that the state of
+  // `id` may have changed; TakeChanges() hands out the dirty live ids (each once) and the keys
+  // reclaimed since the last call that had been marked persisted, and resets the dirty marks.
+  void EnableTracking() { tracking_ = true; }
+  bool tracking() const { return tracking_; }
+  void MarkDirty(uint32_t id) {
+    if (tracking_ && !entries_[id].dirty) {
+      entries_[id].dirty = true;
+      dirty_.push_back(id);
+    }
+  }
+  void MarkPersisted(uint32_t id, bool persisted) { entries_[id].persisted = persisted; }
+  bool persisted(uint32_t id) const { return entries_[id].persisted; }
+  // Whether `id` names a key alive now (between steps: referenced by some state).
+  bool Live(uint32_t id) const { return id < entries_.size() && entries_[id].refs > 0; }
+  void TakeChanges(std::vector<uint32_t>* dirty, std::vector<std::string>* removed);
+  // Has the next TakeChanges() report `key` as removed (a stored record to delete).
+  void AddRemoved(std::string key) { removed_.push_back(std::move(key)); }
+  // Calls fn(id) for every live key.
+  template <typename Fn>
+  void ForEachLive(Fn fn) const {
+    for (const auto& [key, id] : index_) fn(id);
+  }
+
  private:
   struct Entry {
     std::string key;
     uint32_t refs = 0;
+    bool dirty = false;
+    bool persisted = false;  // a checkpoint wrote a record for it
   };
   absl::flat_hash_map<std::string, uint32_t,
                       absl::container_internal::hash_default_hash<std::string>,
@@ -55,6 +81,9 @@ class KeyTable {
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> released_;
+  bool tracking_ = false;
+  std::vector<uint32_t> dirty_;
+  std::vector<std::string> removed_;
 };
 
 }  // namespace abusewatch

@@ -82,6 +82,49 @@ class SequenceDetector final : public Detector {
     return it != states_.end() && it->second.firing;
   }
 
+  bool SaveKey(uint32_t key, StateEncoder* out) const override {
+    auto it = states_.find(key);
+    if (it == states_.end()) return false;
+    const State& s = it->second;
+    out->Varint(s.intervals.size());
+    for (const Interval& i : s.intervals) {
+      out->Signed(i.lo);
+      out->Signed(i.hi);
+      out->Bytes(i.first_id);
+    }
+    out->U8(s.firing);
+    out->U8(s.has_unless);
+    out->Signed(s.last_unless);
+    out->Signed(s.timer_at);
+    return true;
+  }
+
+  Status LoadKey(uint32_t key, std::string_view bytes) override {
+    StateDecoder in(bytes);
+    State s;
+    const uint64_t n = in.Count(3);
+    for (uint64_t i = 0; i < n && in.ok(); ++i) {
+      const int64_t lo = in.Signed();
+      const int64_t hi = in.Signed();
+      s.intervals.push_back({lo, hi, std::string(in.Bytes())});
+    }
+    s.firing = in.Bool();
+    s.has_unless = in.Bool();
+    s.last_unless = in.Signed();
+    s.timer_at = in.Signed();
+    Status st = in.Finish("sequence state");
+    if (!st.ok()) return st;
+    if (!states_.try_emplace(key, std::move(s)).second) {
+      return Status::Corruption("sequence state: the key appears twice");
+    }
+    return Status::Ok();
+  }
+
+  int64_t TimerAt(uint32_t key) const override {
+    auto it = states_.find(key);
+    return it == states_.end() ? kNoTimer : it->second.timer_at;
+  }
+
   size_t StateCount() const override { return states_.size(); }
   size_t CellCount() const override {
     size_t n = 0;

@@ -14,7 +14,7 @@ namespace abusewatch {
 
 class Status {
  public:
-  enum class Code { kOk = 0, kInvalidArgument, kIoError, kNotFound, kInternal };
+  enum class Code { kOk = 0, kInvalidArgument, kIoError, kNotFound, kInternal, kCorruption };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -24,6 +24,8 @@ class Status {
   static Status IoError(std::string_view msg) { return Status(Code::kIoError, msg); }
   static Status NotFound(std::string_view msg) { return Status(Code::kNotFound, msg); }
   static Status Internal(std::string_view msg) { return Status(Code::kInternal, msg); }
+  // Stored data failed a check (checksum, format): never to be used as state.
+  static Status Corruption(std::string_view msg) { return Status(Code::kCorruption, msg); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -115,6 +115,62 @@ class ThresholdDetector final : public Detector {
     return it != states_.end() && ((it->second.firing >> slot) & 1u);
   }
 
+  bool SaveKey(uint32_t key, StateEncoder* out) const override {
+    auto it = states_.find(key);
+    if (it == states_.end()) return false;
+    const State& s = it->second;
+    out->Varint(s.buckets.size() - s.head);
+    for (size_t i = s.head; i < s.buckets.size(); ++i) {
+      out->Signed(s.buckets[i].start);
+      out->Wide(s.buckets[i].value);
+    }
+    out->Wide(s.total);
+    out->Varint(s.firing);
+    out->Signed(s.timer_at);
+    out->Varint(s.distinct ? s.distinct->size() : 0);
+    if (s.distinct) {
+      for (const auto& [v, b] : *s.distinct) {
+        out->Bytes(v);
+        out->Signed(b);
+      }
+    }
+    s.evidence.Save(out);
+    return true;
+  }
+
+  Status LoadKey(uint32_t key, std::string_view bytes) override {
+    StateDecoder in(bytes);
+    State s;
+    const uint64_t n = in.Count(17);
+    s.buckets.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      const int64_t start = in.Signed();
+      s.buckets.push_back({start, in.Wide()});
+    }
+    s.total = in.Wide();
+    s.firing = in.Varint();
+    s.timer_at = in.Signed();
+    const uint64_t d = in.Count(2);
+    if (d > 0) s.distinct = std::make_unique<absl::flat_hash_map<std::string, int64_t>>();
+    for (uint64_t i = 0; i < d && in.ok(); ++i) {
+      std::string_view v = in.Bytes();
+      s.distinct->insert_or_assign(std::string(v), in.Signed());
+    }
+    s.evidence.Load(&in);
+    if (s.firing >> spec_.rules.size() != 0) in.Fail();
+    Status st = in.Finish("threshold state");
+    if (!st.ok()) return st;
+    if (!states_.try_emplace(key, std::move(s)).second) {
+      return Status::Corruption("threshold state: the key appears twice");
+    }
+    return Status::Ok();
+  }
+
+  int64_t TimerAt(uint32_t key) const override {
+    auto it = states_.find(key);
+    return it == states_.end() ? kNoTimer : it->second.timer_at;
+  }
+
   size_t StateCount() const override { return states_.size(); }
   size_t CellCount() const override {
     size_t n = 0;
@@ -224,6 +280,24 @@ std::unique_ptr<Detector> MakeThresholdDetector(const RuleSet& rules, int index)
 void Evidence::Add(int64_t ts, std::string_view id) {
   if (items_.size() == kMaxEvidence) items_.erase(items_.begin());
   items_.emplace_back(ts, std::string(id));
+}
+
+void Evidence::Save(StateEncoder* out) const {
+  out->Varint(items_.size());
+  for (const auto& [ts, id] : items_) {
+    out->Signed(ts);
+    out->Bytes(id);
+  }
+}
+
+void Evidence::Load(StateDecoder* in) {
+  items_.clear();
+  const uint64_t n = in->Count(2);
+  if (n > kMaxEvidence) in->Fail();
+  for (uint64_t i = 0; i < n && in->ok(); ++i) {
+    const int64_t ts = in->Signed();
+    items_.emplace_back(ts, std::string(in->Bytes()));
+  }
 }
 
 std::vector<std::string> Evidence::Since(int64_t since) const {

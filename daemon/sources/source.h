@@ -28,6 +28,21 @@ struct SourceRecord {
   uint32_t lane = 0;         // which input (Kafka partition slot); 0 for single-input sources
 };
 
+// Where one input of a source resumes: saved in checkpoints with the engine state that reflects
+// every record handed out before it, and given back to a new source on start.
+//   Kafka: input "topic/partition" (the partition number in decimal), lane = its lane id,
+//          next = the offset after the last record handed out, count = 0, identity = "".
+//   File:  input = the path, lane = 0, next = the byte offset after the last line handed out,
+//          count = the number of lines handed out (so positions continue), identity = the
+//          file's identity (e.g. "dev:inode") to detect a replaced file.
+struct SourceCursor {
+  std::string input;
+  uint32_t lane = 0;
+  uint64_t next = 0;
+  uint64_t count = 0;
+  std::string identity;
+};
+
 struct LaneEvent {
   uint32_t lane = 0;
   LaneState state = LaneState::kActive;
@@ -55,6 +70,18 @@ class Source {
   // True once the source can deliver: a file source at once, a Kafka source once it joined its
   // consumer group (received an assignment, possibly empty). Drives /readyz.
   virtual bool connected() const { return true; }
+  // Cursors of every input the source has handed records out from in this session (or was
+  // started at), after the last record handed out. Cheap; called at each checkpoint.
+  virtual std::vector<SourceCursor> Cursors() const { return {}; }
+  // Resume points from a checkpoint; call before the first Poll(). Kafka: an assigned partition
+  // with a cursor starts at `next` (not at the group's committed offset) and gets lane `lane`
+  // when that id is free; inputs without one start as configured. File: the file is read from
+  // `next` when its identity matches and it is at least that long; otherwise from its start,
+  // with a warning logged. Returns InvalidArgument for cursors the source cannot use (another
+  // path); other cursors are ignored.
+  virtual Status SetStartCursors(const std::vector<SourceCursor>& /*cursors*/) {
+    return Status::Ok();
+  }
   // Commits what MarkDone() marked (Kafka: offsets to the group, asynchronously unless `sync`).
   virtual Status Commit(bool /*sync*/) { return Status::Ok(); }
 };

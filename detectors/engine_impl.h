@@ -1,0 +1,180 @@
+// Internal to the engine: Engine::Impl and its parts, shared by engine.cc (the hot path) and
+// engine_state.cc (checkpoints). Not a public API; see engine.h for the contract.
+#ifndef ABUSEWATCH_DETECTORS_ENGINE_IMPL_H_
+#define ABUSEWATCH_DETECTORS_ENGINE_IMPL_H_
+
+#include <array>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "detectors/dedup.h"
+#include "detectors/detector.h"
+#include "detectors/engine.h"
+#include "detectors/key_table.h"
+
+namespace abusewatch {
+namespace engine_internal {
+
+constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+constexpr uint32_t kUnset = KeyTable::kNone - 1;
+
+struct Timer {
+  int64_t at;
+  uint64_t seq;
+  int detector;
+  uint32_t key;
+  // Min-heap order for std::push_heap (which builds a max-heap).
+  bool operator<(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+};
+
+// An accepted event waiting in the reorder buffer, with its lane, its sequence number among
+// the events accepted on that lane (for LaneDone()) and its arrival number among all accepted
+// events (ties in ts keep arrival order, across lanes too).
+struct Buffered {
+  int64_t ts;
+  uint32_t lane;
+  uint64_t seq;
+  uint64_t arrival;
+  std::unique_ptr<Event> event;
+};
+
+struct Lane {
+  struct Entry {
+    uint64_t position;
+    bool done;
+  };
+  LaneState state = LaneState::kClosed;  // never seen is like closed
+  int64_t max_ts = kNoTime;              // M_L
+  // The last position offered + 1 since the lane was (re)opened; 0 when none (positions are
+  // below UINT64_MAX - 1).
+  uint64_t end = 0;
+  uint64_t next_seq = 0;  // of the next accepted event; never reset
+  uint64_t base_seq = 0;  // seq of fifo.front()
+  // The accepted events (since the lane was last reopened) not done yet, in acceptance order:
+  // entry seq - base_seq. Done entries are popped from the front.
+  std::deque<Entry> fifo;
+  // The lane's part of the reorder buffer, sorted by (ts, arrival). One buffer per lane keeps
+  // insertion cheap: a lane's own disorder is small, while lanes may be far apart in time
+  // (a partition consumed in runs behind another). Kept when the lane is closed.
+  std::deque<Buffered> buffer;
+
+  // Forgets M_L and positions (closed, or reopened after closing); accepted events of the lane
+  // still buffered are no longer tracked (their seq < base_seq).
+  void Forget() {
+    max_ts = kNoTime;
+    end = 0;
+    fifo.clear();
+    base_seq = next_seq;
+  }
+};
+
+// Checkpoint formats (engine_state.cc).
+constexpr uint8_t kRecordVersion = 1;
+std::string ChunkName(uint64_t n);
+std::vector<std::string> DetectorFingerprints(const RuleSet& rules);
+std::vector<std::string> RuleFingerprints(const RuleSet& rules);
+// Old index → new index of the same fingerprint (the same index preferred), -1 when none.
+std::vector<int> MapFingerprints(const std::vector<std::string>& old_fp,
+                                 const std::vector<std::string>& new_fp);
+
+}  // namespace engine_internal
+
+struct Engine::Impl final : DetectorContext {
+  using Timer = engine_internal::Timer;
+  using Buffered = engine_internal::Buffered;
+  using Lane = engine_internal::Lane;
+  static constexpr int64_t kNoTime = engine_internal::kNoTime;
+
+  Impl(const RuleSet& r, TransitionSink* s);
+
+  // DetectorContext.
+  uint32_t FindKey(FieldId field) override;
+  uint32_t AcquireKey(FieldId field) override;
+  void ReleaseKey(uint32_t key) override { keys.Release(key); }
+  void Schedule(int detector, uint32_t key, int64_t at) override;
+  void Emit(int rule, uint32_t key, bool firing, int64_t at, bool has_value, Int128 value,
+            std::vector<std::string> events) override;
+  bool IsFiringRule(int rule, uint32_t key) const;
+  void ProcessEvent(const Buffered& b);
+  void MarkDone(uint32_t lane, uint64_t seq);
+  void TimerStep(int64_t at);
+
+  // Re-evaluates the composites touched by this step's transitions (children before parents),
+  // then queues the step's transitions for output.
+  void EndStep(int64_t at);
+  void EvaluateComposite(int c, int64_t at);
+  void FlushPending();
+
+  // The buffered event that comes first, (ts, arrival) order: the lane holding it, or null.
+  std::deque<Buffered>* Head();
+
+  // Processes buffered events with ts <= frontier and timers due before it (all events and the
+  // timers due at or before the largest accepted ts when `final`).
+  void Drain(int64_t frontier, bool final);
+
+  std::unique_ptr<Event> TakeEvent();
+  bool Reject(RejectReason reason, std::string detail, std::string_view id, Rejection* rejection);
+  bool Rejected(Rejection* rejection);
+
+  // Makes `lane` (< kMaxLanes) kActive, as a record arrived on it, and returns the position of
+  // that record.
+  uint64_t Arrive(uint32_t lane, uint64_t position);
+  void Activate(uint32_t lane);
+
+  // F = max(F, C) (engine.h).
+  void AdvanceFrontier();
+  void SetLaneState(uint32_t lane, LaneState state);
+  bool Accept(std::unique_ptr<Event> e, uint32_t lane, uint64_t position, Rejection* rejection);
+  bool Accept(std::unique_ptr<Event> e, const DedupIndex::Hash& h, uint32_t lane, uint64_t position,
+              Rejection* rejection);
+
+  const RuleSet& rules;
+  TransitionSink* sink;
+  Decoder decoder;
+  KeyTable keys;
+  std::vector<std::unique_ptr<Detector>> detectors;
+  std::vector<absl::flat_hash_set<uint32_t>> composite_firing;  // by rule index
+  DedupIndex dedup;
+  int64_t max_ts = kNoTime;    // over all lanes
+  int64_t frontier = kNoTime;  // F: drained up to here; never decreases
+  bool multi = false;          // the lane API was used (else lane 0 alone, active)
+  std::deque<Lane> lanes;      // by lane id (a deque: growing it never moves a Lane)
+  std::vector<std::pair<uint32_t, uint64_t>> unflushed;  // (lane, seq) processed, at pending_at
+  std::vector<uint32_t> buffered_lanes;  // lanes with a non-empty buffer, in no order
+  size_t buffered = 0;                   // events in all lane buffers
+  uint64_t arrivals = 0;                 // accepted events so far
+  std::vector<std::unique_ptr<Event>> pool;
+  std::vector<Timer> timers;  // heap
+  uint64_t timer_seq = 0;
+  const Event* current = nullptr;
+  std::array<uint32_t, kNumFields> key_cache;
+  std::vector<Transition> step;  // this step's transitions
+  std::vector<uint32_t> step_keys;
+  std::vector<uint32_t> seen_keys;
+  std::vector<Transition> pending;  // transitions at pending_at, not yet sorted / flushed
+  int64_t pending_at = kNoTime;
+  EngineStats stats;
+
+  // Checkpoints (engine_state.cc).
+  // The key record of `id` into *out; false when the key holds no state.
+  bool SaveKeyRecord(uint32_t id, std::string* out);
+  void SaveMeta(std::string* out);
+  // Loads one key record, mapping detector / rule indices of the writer through the maps.
+  Status LoadKeyRecord(std::string_view key, std::string_view value, const std::vector<int>& dmap,
+                       const std::vector<int>& rmap, Engine::RestoreReport* report);
+  Status LoadMeta(StateDecoder* in, const std::vector<int>& dmap, const std::vector<int>& rmap,
+                  const Engine::MetaGetter& get_meta);
+  std::string scratch;
+  std::vector<uint32_t> scratch_ids;
+  std::vector<std::pair<uint32_t, std::string>> scratch_states;
+  std::vector<std::pair<uint64_t, int64_t>> dedup_chunks;  // (number, largest ts) stored
+  uint64_t next_chunk = 0;
+};
+
+}  // namespace abusewatch
+
+#endif  // ABUSEWATCH_DETECTORS_ENGINE_IMPL_H_

@@ -1,0 +1,238 @@
+// Engine::Restore(): the inverse of engine_state.cc (formats described there).
+#include <algorithm>
+#include <map>
+
+#include "detectors/engine_impl.h"
+
+namespace abusewatch {
+
+using engine_internal::Buffered;
+using engine_internal::kNoTime;
+using engine_internal::kRecordVersion;
+using engine_internal::Lane;
+using engine_internal::Timer;
+
+namespace {
+
+bool IsComposite(const CompiledRule& cr) {
+  return cr.spec.kind == RuleKind::kAllOf || cr.spec.kind == RuleKind::kAnyOf;
+}
+
+Status Bad(std::string_view what) { return Status::Corruption(what); }
+
+}  // namespace
+
+Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
+                                   const std::vector<int>& dmap, const std::vector<int>& rmap,
+                                   Engine::RestoreReport* report) {
+  const std::string where = "state of key '" + std::string(key) + "'";
+  StateDecoder in(value);
+  if (in.U8() != kRecordVersion) return Bad(where + ": unknown record version");
+  if (key.empty()) return Bad("a state record has an empty key");
+  ++report->keys;
+  bool restored = false;
+  const uint64_t n = in.Count(2);
+  for (uint64_t i = 0; i < n && in.ok(); ++i) {
+    const uint64_t old = in.Varint();
+    std::string_view bytes = in.Bytes();
+    if (!in.ok() || old >= dmap.size()) return Bad(where + ": malformed record");
+    const int d = dmap[old];
+    if (d < 0) {
+      ++report->dropped_states;
+      continue;
+    }
+    const uint32_t id = keys.Acquire(key);
+    Status st = detectors[d]->LoadKey(id, bytes);
+    if (!st.ok()) return Bad(where + ": " + st.message());
+    restored = true;
+  }
+  const uint64_t m = in.Count(1);
+  for (uint64_t i = 0; i < m && in.ok(); ++i) {
+    const uint64_t old = in.Varint();
+    if (!in.ok() || old >= rmap.size()) return Bad(where + ": malformed record");
+    const int c = rmap[old];
+    if (c < 0) {
+      ++report->dropped_states;
+      continue;
+    }
+    if (!IsComposite(rules.rules()[c])) return Bad(where + ": a composite entry names a rule");
+    const uint32_t id = keys.Acquire(key);
+    if (!composite_firing[c].insert(id).second) return Bad(where + ": composite listed twice");
+    restored = true;
+  }
+  Status st = in.Finish(where);
+  if (!st.ok()) return st;
+  if (restored) {
+    keys.MarkPersisted(keys.Find(key), true);
+  } else {
+    keys.AddRemoved(std::string(key));  // only states of changed rules: delete the record
+  }
+  return Status::Ok();
+}
+
+Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
+                              const std::vector<int>& rmap, const Engine::MetaGetter& get_meta) {
+  max_ts = in->Signed();
+  frontier = in->Signed();
+  multi = in->Bool();
+  arrivals = in->Varint();
+  timer_seq = in->Varint();
+  const uint64_t nl = in->Count(7);
+  if (nl == 0 || nl > Engine::kMaxLanes) return Bad("engine state: bad lane count");
+  lanes.resize(nl);
+  buffered = 0;
+  for (uint64_t li = 0; li < nl && in->ok(); ++li) {
+    Lane& l = lanes[li];
+    const uint8_t state = in->U8();
+    if (state > static_cast<uint8_t>(LaneState::kClosed)) in->Fail();
+    l.state = static_cast<LaneState>(state);
+    l.max_ts = in->Signed();
+    l.end = in->Varint();
+    l.next_seq = in->Varint();
+    l.base_seq = in->Varint();
+    const uint64_t nf = in->Count(2);
+    for (uint64_t i = 0; i < nf && in->ok(); ++i) {
+      const uint64_t position = in->Varint();
+      l.fifo.push_back({position, in->Bool()});
+    }
+    const uint64_t nb = in->Count(3);
+    for (uint64_t i = 0; i < nb && in->ok(); ++i) {
+      const uint64_t seq = in->Varint();
+      const uint64_t arrival = in->Varint();
+      auto e = std::make_unique<Event>();
+      e->Load(in);
+      const int64_t ts = e->ts_ms;
+      if (!l.buffer.empty() && ts < l.buffer.back().ts) in->Fail();  // sorted by ts
+      l.buffer.push_back(Buffered{ts, static_cast<uint32_t>(li), seq, arrival, std::move(e)});
+    }
+    if (!l.buffer.empty()) buffered_lanes.push_back(static_cast<uint32_t>(li));
+    buffered += l.buffer.size();
+  }
+  const uint64_t nt = in->Count(4);
+  for (uint64_t i = 0; i < nt && in->ok(); ++i) {
+    Timer t;
+    t.at = in->Signed();
+    t.seq = in->Varint();
+    const uint64_t old = in->Varint();
+    std::string_view key = in->Bytes();
+    if (!in->ok() || old >= dmap.size()) break;
+    if (dmap[old] < 0) continue;
+    t.detector = dmap[old];
+    t.key = keys.Find(key);
+    if (t.key == KeyTable::kNone || detectors[t.detector]->TimerAt(t.key) != t.at) {
+      return Bad("engine state: a timer names a key state that does not have it");
+    }
+    timers.push_back(t);
+  }
+  std::make_heap(timers.begin(), timers.end());
+  pending_at = in->Signed();
+  const uint64_t np = in->Count(6);
+  for (uint64_t i = 0; i < np && in->ok(); ++i) {
+    const uint64_t old = in->Varint();
+    Transition t;
+    t.key.assign(in->Bytes());
+    t.firing = in->Bool();
+    t.at_ms = in->Signed();
+    t.has_value = in->Bool();
+    t.value = in->Wide();
+    const uint64_t ne = in->Count(1);
+    for (uint64_t j = 0; j < ne && in->ok(); ++j) t.events.emplace_back(in->Bytes());
+    if (!in->ok() || old >= rmap.size()) break;
+    if (rmap[old] < 0) continue;
+    t.rule = rmap[old];
+    pending.push_back(std::move(t));
+  }
+  const uint64_t nu = in->Count(2);
+  for (uint64_t i = 0; i < nu && in->ok(); ++i) {
+    const uint64_t lane = in->Varint();
+    const uint64_t seq = in->Varint();
+    if (lane >= nl) in->Fail();
+    unflushed.emplace_back(static_cast<uint32_t>(lane), seq);
+  }
+  const uint64_t nc = in->Count(2);
+  for (uint64_t i = 0; i < nc && in->ok(); ++i) {
+    const uint64_t n = in->Varint();
+    dedup_chunks.emplace_back(n, in->Signed());
+  }
+  next_chunk = in->Varint();
+  if (!in->ok()) return Bad("engine state: truncated or malformed record");
+  std::string chunk;
+  for (const auto& [n, t] : dedup_chunks) {
+    Status st = get_meta(engine_internal::ChunkName(n), &chunk);
+    if (!st.ok()) {
+      return Bad("engine state: dedup chunk " + std::to_string(n) + ": " + st.message());
+    }
+    StateDecoder cd(chunk);
+    dedup.Load(&cd);
+    st = cd.Finish("dedup chunk " + std::to_string(n));
+    if (!st.ok()) return st;
+  }
+  if (max_ts != kNoTime) dedup.Evict(max_ts - rules.config().dedup_horizon_ms);
+  return Status::Ok();
+}
+
+Status Engine::Restore(const MetaGetter& get_meta, const KeyScanner& scan_keys,
+                       const RestoreOptions& options, RestoreReport* report) {
+  Impl& im = *impl_;
+  *report = RestoreReport();
+  if (im.arrivals != 0 || im.stats.rejected != 0 || im.multi || im.lanes[0].end != 0) {
+    return Status::InvalidArgument("Restore() needs an engine that was offered nothing");
+  }
+  std::string meta;
+  Status st = get_meta("engine", &meta);
+  if (st.code() == Status::Code::kNotFound) {
+    return Bad("the state has no engine record (written by an interrupted first checkpoint?)");
+  }
+  if (!st.ok()) return st;
+  StateDecoder in(meta);
+  if (in.U8() != kRecordVersion) return Bad("engine state: unknown record version");
+  std::vector<std::string> old_det(in.Count(1));
+  for (std::string& s : old_det) s.assign(in.Bytes());
+  std::vector<std::string> old_ids(in.Count(2)), old_rules(old_ids.size());
+  for (size_t r = 0; r < old_ids.size(); ++r) {
+    old_ids[r].assign(in.Bytes());
+    old_rules[r].assign(in.Bytes());
+  }
+  if (!in.ok()) return Bad("engine state: truncated or malformed record");
+  const std::vector<int> dmap =
+      engine_internal::MapFingerprints(old_det, engine_internal::DetectorFingerprints(*rules_));
+  const std::vector<std::string> now = engine_internal::RuleFingerprints(*rules_);
+  const std::vector<int> rmap = engine_internal::MapFingerprints(old_rules, now);
+  // What changed, by rule id.
+  std::vector<bool> matched(now.size(), false);
+  for (size_t r = 0; r < rmap.size(); ++r) {
+    if (rmap[r] >= 0) matched[rmap[r]] = true;
+  }
+  std::map<std::string, std::string> changed;
+  for (size_t r = 0; r < rmap.size(); ++r) {
+    if (rmap[r] < 0) changed[old_ids[r]] = "removed";
+  }
+  for (size_t r = 0; r < now.size(); ++r) {
+    if (matched[r]) continue;
+    const std::string& id = rules_->rules()[r].spec.id;
+    changed[id] = changed.count(id) ? "changed" : "added";
+  }
+  for (const auto& [id, what] : changed) report->changed_rules.push_back(id + " (" + what + ")");
+  if (!changed.empty() && !options.keep_unchanged_rules) {
+    std::string list;
+    for (const std::string& c : report->changed_rules) list += (list.empty() ? "" : ", ") + c;
+    return Status::InvalidArgument("the saved state was written with other rules (" + list +
+                                   "): keep the state of the unchanged rules, or rebuild it");
+  }
+  st = scan_keys([&](std::string_view key, std::string_view value) {
+    return im.LoadKeyRecord(key, value, dmap, rmap, report);
+  });
+  if (!st.ok()) return st;
+  st = im.LoadMeta(&in, dmap, rmap, get_meta);
+  if (!st.ok()) return st;
+  st = in.Finish("engine state");
+  if (!st.ok()) return st;
+  EnableCheckpoints();
+  if (!changed.empty()) {
+    // Rewrite every record under the current rules' indices at the next checkpoint.
+    im.keys.ForEachLive([&](uint32_t id) { im.keys.MarkDirty(id); });
+  }
+  return Status::Ok();
+}
+
+}  // namespace abusewatch

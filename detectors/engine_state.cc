@@ -1,0 +1,327 @@
+// Engine checkpoints (engine.h "Durable state"): record formats, change tracking, restore.
+//
+// Key record (version 1): U8 version, then the detector states of the key
+//   (count; detector index, state bytes) and the composite rules firing for it (count; index).
+// Meta "engine" (version 1): U8 version, rule fingerprints (per detector, per rule), clocks,
+//   lanes (with their reorder buffers), live timers, pending transitions, dedup chunk list.
+// Meta "dedup.<n>": the dedup ids inserted between two checkpoints (DedupIndex journal), or all
+//   of them when the chunks are merged. Indices in the records are those of the rules that
+//   wrote them; Restore() maps them to the current rules by fingerprint.
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <tuple>
+
+#include "detectors/engine_impl.h"
+#include "detectors/selector.h"
+
+namespace abusewatch {
+namespace {
+
+using engine_internal::Buffered;
+using engine_internal::kNoTime;
+using engine_internal::kRecordVersion;
+using engine_internal::Lane;
+using engine_internal::Timer;
+
+// Dedup journal chunks kept before they are merged into one.
+constexpr size_t kMaxDedupChunks = 64;
+
+std::string Hex128(std::string_view text) {
+  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                static_cast<unsigned long long>(h.low64));
+  return buf;
+}
+
+void AppendSelector(const std::optional<Selector>& s, std::string* out) {
+  out->append(s ? SelectorSignature(*s) : "-");
+  out->push_back('|');
+}
+
+// What makes a detector's state meaningful: everything it computes with.
+std::string DetectorFingerprint(const RuleSet& rules, int d) {
+  const DetectorSpec& ds = rules.detectors()[d];
+  const RuleSpec& r = *ds.spec;
+  const EngineConfig& c = rules.config();
+  std::string t = std::string(RuleKindName(ds.kind)) + "|" + std::string(FieldName(ds.group_by)) +
+                  "|tz=" + std::to_string(c.timezone_offset_ms) + "|" + c.base_currency;
+  for (const auto& [cur, rate] : c.currency_rates) t += "|" + cur + "=" + FormatDecimal(rate);
+  t.push_back('|');
+  switch (ds.kind) {
+    case RuleKind::kThreshold:
+      AppendSelector(r.select, &t);
+      t += std::string(AggregateName(r.aggregate)) + "|" + std::string(FieldName(r.field)) + "|" +
+           std::to_string(r.window_ms) + "|" + std::to_string(r.granularity_ms) + "|";
+      AppendSelector(r.reset_on, &t);
+      break;
+    case RuleKind::kAbsence:
+      AppendSelector(r.trigger, &t);
+      AppendSelector(r.expect, &t);
+      t += std::to_string(r.within_ms) + "|";
+      break;
+    case RuleKind::kSequence:
+      AppendSelector(r.first, &t);
+      AppendSelector(r.then, &t);
+      AppendSelector(r.unless, &t);
+      t += std::to_string(r.within_ms) + "|" + std::to_string(r.after_ms) + "|";
+      break;
+    default:
+      break;
+  }
+  for (int rule : ds.rules) {
+    const CompiledRule& cr = rules.rules()[rule];
+    t += cr.spec.id + "=" + FormatInt(cr.line) + (cr.spec.enabled ? "" : "(off)") + ";";
+  }
+  return Hex128(t);
+}
+
+// A rule: its detector's fingerprint (slot included), or for composites its children's.
+std::string RuleFingerprint(const RuleSet& rules, int r, const std::vector<std::string>& det_fp) {
+  const CompiledRule& cr = rules.rules()[r];
+  std::string t = cr.spec.id + "|" + std::string(RuleKindName(cr.spec.kind)) +
+                  (cr.spec.enabled ? "|on|" : "|off|");
+  if (cr.detector >= 0) {
+    t += det_fp[cr.detector] + "#" + std::to_string(cr.slot);
+  } else {
+    for (int child : cr.children) t += RuleFingerprint(rules, child, det_fp) + ",";
+  }
+  return Hex128(t);
+}
+
+struct Fingerprints {
+  std::vector<std::string> detectors, rules;
+};
+
+Fingerprints ComputeFingerprints(const RuleSet& rules) {
+  Fingerprints f;
+  for (size_t d = 0; d < rules.detectors().size(); ++d) {
+    f.detectors.push_back(DetectorFingerprint(rules, static_cast<int>(d)));
+  }
+  for (size_t r = 0; r < rules.rules().size(); ++r) {
+    f.rules.push_back(RuleFingerprint(rules, static_cast<int>(r), f.detectors));
+  }
+  return f;
+}
+
+std::string Combined(const Fingerprints& f) {
+  std::string t;
+  for (const std::string& s : f.detectors) t += s + ";";
+  t += "/";
+  for (const std::string& s : f.rules) t += s + ";";
+  return Hex128(t);
+}
+
+// old index → new index by fingerprint (-1: none).
+std::vector<int> MapByFingerprint(const std::vector<std::string>& old_fp,
+                                  const std::vector<std::string>& new_fp) {
+  std::multimap<std::string, int> free;
+  for (size_t i = 0; i < new_fp.size(); ++i) free.emplace(new_fp[i], static_cast<int>(i));
+  std::vector<int> map(old_fp.size(), -1);
+  for (size_t i = 0; i < old_fp.size(); ++i) {
+    // The same index first (the usual case), else any unused one.
+    if (i < new_fp.size() && new_fp[i] == old_fp[i]) {
+      for (auto it = free.find(old_fp[i]); it != free.end() && it->first == old_fp[i]; ++it) {
+        if (it->second == static_cast<int>(i)) {
+          free.erase(it);
+          map[i] = static_cast<int>(i);
+          break;
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < old_fp.size(); ++i) {
+    if (map[i] >= 0) continue;
+    auto it = free.find(old_fp[i]);
+    if (it != free.end()) {
+      map[i] = it->second;
+      free.erase(it);
+    }
+  }
+  return map;
+}
+
+}  // namespace
+
+namespace engine_internal {
+
+std::string ChunkName(uint64_t n) { return "dedup." + std::to_string(n); }
+
+std::vector<std::string> DetectorFingerprints(const RuleSet& rules) {
+  return ComputeFingerprints(rules).detectors;
+}
+std::vector<std::string> RuleFingerprints(const RuleSet& rules) {
+  return ComputeFingerprints(rules).rules;
+}
+std::vector<int> MapFingerprints(const std::vector<std::string>& old_fp,
+                                 const std::vector<std::string>& new_fp) {
+  return MapByFingerprint(old_fp, new_fp);
+}
+
+}  // namespace engine_internal
+
+using engine_internal::ChunkName;
+
+void Engine::EnableCheckpoints() {
+  impl_->keys.EnableTracking();
+  impl_->dedup.EnableJournal();
+}
+
+std::string Engine::RulesFingerprint() const { return Combined(ComputeFingerprints(*rules_)); }
+
+bool Engine::Impl::SaveKeyRecord(uint32_t id, std::string* out) {
+  out->clear();
+  StateEncoder e(out);
+  e.U8(kRecordVersion);
+  scratch_ids.clear();
+  for (size_t d = 0; d < detectors.size(); ++d) {
+    scratch.clear();
+    StateEncoder s(&scratch);
+    if (!detectors[d]->SaveKey(id, &s)) continue;
+    scratch_states.emplace_back(static_cast<uint32_t>(d), scratch);
+  }
+  for (size_t c = 0; c < composite_firing.size(); ++c) {
+    if (composite_firing[c].contains(id)) scratch_ids.push_back(static_cast<uint32_t>(c));
+  }
+  const bool any = !scratch_states.empty() || !scratch_ids.empty();
+  e.Varint(scratch_states.size());
+  for (const auto& [d, bytes] : scratch_states) {
+    e.Varint(d);
+    e.Bytes(bytes);
+  }
+  scratch_states.clear();
+  e.Varint(scratch_ids.size());
+  for (uint32_t c : scratch_ids) e.Varint(c);
+  return any;
+}
+
+void Engine::Checkpoint(CheckpointWriter* out) {
+  Impl& im = *impl_;
+  std::vector<uint32_t> dirty;
+  std::vector<std::string> removed;
+  im.keys.TakeChanges(&dirty, &removed);
+  for (const std::string& k : removed) out->DeleteKey(k);
+  std::string value;
+  for (uint32_t id : dirty) {
+    if (!im.keys.Live(id)) continue;
+    if (im.SaveKeyRecord(id, &value)) {
+      out->PutKey(im.keys.Get(id), value);
+      im.keys.MarkPersisted(id, true);
+    } else if (im.keys.persisted(id)) {
+      out->DeleteKey(im.keys.Get(id));
+      im.keys.MarkPersisted(id, false);
+    }
+  }
+  // Dedup ids: a new chunk of the journal, or everything in one chunk when there are many.
+  const int64_t floor =
+      im.max_ts == kNoTime ? kNoTime : im.max_ts - rules_->config().dedup_horizon_ms;
+  std::string chunk;
+  StateEncoder ce(&chunk);
+  int64_t chunk_max = kNoTime;
+  if (im.dedup_chunks.size() >= kMaxDedupChunks) {
+    im.dedup.SaveAll(&ce, &chunk_max);
+    for (const auto& [n, t] : im.dedup_chunks) out->DeleteMeta(ChunkName(n));
+    im.dedup_chunks.clear();
+  } else {
+    im.dedup.SaveJournal(&ce, &chunk_max);
+    auto expired = [&](const std::pair<uint64_t, int64_t>& c) {
+      if (floor == kNoTime || c.second >= floor) return false;
+      out->DeleteMeta(ChunkName(c.first));
+      return true;
+    };
+    im.dedup_chunks.erase(std::remove_if(im.dedup_chunks.begin(), im.dedup_chunks.end(), expired),
+                          im.dedup_chunks.end());
+  }
+  if (chunk_max != kNoTime) {
+    out->PutMeta(ChunkName(im.next_chunk), chunk);
+    im.dedup_chunks.emplace_back(im.next_chunk++, chunk_max);
+  }
+  value.clear();
+  im.SaveMeta(&value);
+  out->PutMeta("engine", value);
+}
+
+void Engine::Impl::SaveMeta(std::string* out) {
+  StateEncoder e(out);
+  e.U8(kRecordVersion);
+  const Fingerprints fp = ComputeFingerprints(rules);
+  e.Varint(fp.detectors.size());
+  for (const std::string& s : fp.detectors) e.Bytes(s);
+  e.Varint(fp.rules.size());
+  for (size_t r = 0; r < fp.rules.size(); ++r) {
+    e.Bytes(rules.rules()[r].spec.id);
+    e.Bytes(fp.rules[r]);
+  }
+  e.Signed(max_ts);
+  e.Signed(frontier);
+  e.U8(multi);
+  e.Varint(arrivals);
+  e.Varint(timer_seq);
+  e.Varint(lanes.size());
+  for (const Lane& l : lanes) {
+    e.U8(static_cast<uint8_t>(l.state));
+    e.Signed(l.max_ts);
+    e.Varint(l.end);
+    e.Varint(l.next_seq);
+    e.Varint(l.base_seq);
+    e.Varint(l.fifo.size());
+    for (const Lane::Entry& f : l.fifo) {
+      e.Varint(f.position);
+      e.U8(f.done);
+    }
+    e.Varint(l.buffer.size());
+    for (const Buffered& b : l.buffer) {
+      e.Varint(b.seq);
+      e.Varint(b.arrival);
+      b.event->Save(&e);
+    }
+  }
+  // Live timers only (stale heap entries are skipped when they fire anyway), once each.
+  std::vector<const Timer*> live;
+  for (const Timer& t : timers) {
+    if (keys.Live(t.key) && detectors[t.detector]->TimerAt(t.key) == t.at) live.push_back(&t);
+  }
+  const auto same = [](const Timer* a, const Timer* b) {
+    return a->at == b->at && a->detector == b->detector && a->key == b->key;
+  };
+  std::sort(live.begin(), live.end(), [](const Timer* a, const Timer* b) {
+    return std::tie(a->at, a->detector, a->key, a->seq) <
+           std::tie(b->at, b->detector, b->key, b->seq);
+  });
+  live.erase(std::unique(live.begin(), live.end(), same), live.end());
+  e.Varint(live.size());
+  for (const Timer* t : live) {
+    e.Signed(t->at);
+    e.Varint(t->seq);
+    e.Varint(static_cast<uint64_t>(t->detector));
+    e.Bytes(keys.Get(t->key));
+  }
+  e.Signed(pending_at);
+  e.Varint(pending.size());
+  for (const Transition& t : pending) {
+    e.Varint(static_cast<uint64_t>(t.rule));
+    e.Bytes(t.key);
+    e.U8(t.firing);
+    e.Signed(t.at_ms);
+    e.U8(t.has_value);
+    e.Wide(t.value);
+    e.Varint(t.events.size());
+    for (const std::string& id : t.events) e.Bytes(id);
+  }
+  e.Varint(unflushed.size());
+  for (const auto& [lane, seq] : unflushed) {
+    e.Varint(lane);
+    e.Varint(seq);
+  }
+  e.Varint(dedup_chunks.size());
+  for (const auto& [n, t] : dedup_chunks) {
+    e.Varint(n);
+    e.Signed(t);
+  }
+  e.Varint(next_chunk);
+}
+
+}  // namespace abusewatch
