@@ -354,6 +354,29 @@ Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
   if (const Entry* e = top.Find("http")) {
     if (Status s = ReadHttp(path, *e, &c); !s.ok()) return s;
   }
+  if (const Entry* e = top.Find("state")) {
+    MapView m;
+    StateConfig& st = c.state;
+    Status s = MapView::Make(path, e->value, e->value_pos, "state", &m);
+    if (s.ok()) s = m.CheckAllowed({"dir", "checkpoint_interval", "on_rules_change"});
+    if (s.ok()) s = m.Require("dir", "the state directory, e.g. dir: /var/lib/abusewatch/state");
+    if (s.ok()) s = ReadString(*m.Find("dir"), "dir of state", &st.dir);
+    if (s.ok()) st.dir = Resolve(base, st.dir);
+    if (s.ok() && m.Find("checkpoint_interval")) {
+      s = ReadDuration(*m.Find("checkpoint_interval"), "checkpoint_interval", 1,
+                       &st.checkpoint_interval_ms);
+    }
+    if (s.ok() && m.Find("on_rules_change")) {
+      const Entry& o = *m.Find("on_rules_change");
+      s = ReadString(o, "on_rules_change", &st.on_rules_change);
+      if (s.ok() && st.on_rules_change != "refuse" && st.on_rules_change != "keep_unchanged" &&
+          st.on_rules_change != "rebuild") {
+        s = Status::InvalidArgument(o.value_pos.ToString() +
+                                    ": on_rules_change must be refuse, keep_unchanged or rebuild");
+      }
+    }
+    if (!s.ok()) return s;
+  }
   *out = std::move(c);
   return Status::Ok();
 }
@@ -385,6 +408,10 @@ std::string DescribeDaemonConfig(const DaemonConfig& c) {
   }
   out += c.http_enabled ? "http " + c.http_address + ":" + std::to_string(c.http_port) + "\n"
                         : std::string("http disabled\n");
+  out += c.state.dir.empty()
+             ? std::string("state none (a restart starts empty)\n")
+             : "state " + c.state.dir + " every " + std::to_string(c.state.checkpoint_interval_ms) +
+                   " ms, on rules change: " + c.state.on_rules_change + "\n";
   return out;
 }
 

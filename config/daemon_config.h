@@ -20,6 +20,10 @@
 //     - {type: webhook, url: "http://hooks.internal/abuse", secret: "${file:/etc/aw/hook.key}"}
 //   dead_letter: {type: file, path: rejects.jsonl}            # or {type: kafka, brokers, topic}
 //   http:         {listen: "127.0.0.1:9464", enabled: true}   # port 0: any free port
+//   state:                                     # durable state; absent: none (restart = empty)
+//     dir: /var/lib/abusewatch/state           # RocksDB, one per instance
+//     checkpoint_interval: 10s                 # and at graceful stop
+//     on_rules_change: refuse                  # refuse | keep_unchanged | rebuild
 //
 // Relative paths are relative to the directory of the config file. In `secret` and in Kafka
 // `properties` values, "${env:NAME}" is replaced by an environment variable and "${file:PATH}"
@@ -82,6 +86,14 @@ struct DeadLetterConfig {
   std::string topic;          // kafka
 };
 
+struct StateConfig {
+  std::string dir;  // empty: no durable state
+  int64_t checkpoint_interval_ms = 10'000;
+  // What to do when the saved state was written with other rules: refuse to start, keep the
+  // state of the unchanged rules, or rebuild (drop it, read the inputs from their start).
+  std::string on_rules_change = "refuse";
+};
+
 struct DaemonConfig {
   std::vector<SourceConfig> sources;
   std::vector<SinkConfig> sinks;
@@ -90,6 +102,7 @@ struct DaemonConfig {
   bool http_enabled = true;
   std::string http_address = "127.0.0.1";
   uint16_t http_port = 9464;
+  StateConfig state;
 };
 
 // Reads the daemon sections of the main config file `path`. Defaults when a section is absent:

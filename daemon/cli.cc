@@ -16,6 +16,7 @@
 #include "daemon/gen/generator.h"
 #include "daemon/replay.h"
 #include "daemon/run.h"
+#include "daemon/state/state_cli.h"
 #include "detectors/rule_set.h"
 #include "detectors/timeutil.h"
 
@@ -104,6 +105,14 @@ int Run(int argc, char** argv) {
   rn->add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  CLI::Option* rebuild_opt =
+      rn->add_flag("--state-rebuild", run.state_rebuild,
+                   "drop the saved state (config state.dir) and rebuild it by reading the inputs "
+                   "from the start of what they retain");
+  rn->add_flag("--state-keep-unchanged", run.state_keep_unchanged,
+               "the saved state was written with other rules: keep the state of the unchanged "
+               "rules, start the others empty")
+      ->excludes(rebuild_opt);
 
   ReplayOptions replay;
   CLI::App* rp = app.add_subcommand(
@@ -173,6 +182,21 @@ int Run(int argc, char** argv) {
   props_opt->needs(brokers_opt);
   rate_opt->needs(brokers_opt);
 
+  StateCliOptions state;
+  CLI::App* st = app.add_subcommand(
+      "state",
+      "Look at the daemon's durable state (config state.dir), for support. Stop the daemon\n"
+      "first (one process per state directory), or point a config at a copy. Examples:\n"
+      "  abusewatch state info --config config/abusewatch.yaml\n"
+      "  abusewatch state inspect --config config/abusewatch.yaml --key acct-17\n"
+      "  abusewatch state export --config config/abusewatch.yaml --output state.jsonl");
+  st->add_option("command", state.command, "info | inspect | export")
+      ->required()
+      ->check(CLI::IsMember({"info", "inspect", "export"}));
+  st->add_option("--config", state.config, "the daemon's config file")->required();
+  st->add_option("--key", state.key, "inspect: the group key (account, subject, ...)");
+  st->add_option("--output", state.output, "export: JSON Lines file; - for standard output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -185,6 +209,13 @@ int Run(int argc, char** argv) {
   }
   if (rp->parsed()) return RunReplay(replay, std::cerr);
   if (cc->parsed()) return CheckConfig(check_path);
+  if (st->parsed()) {
+    if (state.command == "inspect" && state.key.empty()) {
+      std::cerr << "abusewatch: state inspect needs --key\n";
+      return 2;
+    }
+    return RunStateCli(state, std::cout, std::cerr);
+  }
   if (gn->parsed()) {
     if (!gen_start.empty() && !ParseRfc3339(gen_start, &gen.start_ms)) {
       std::cerr << "abusewatch: --start must be an RFC 3339 time with offset\n";

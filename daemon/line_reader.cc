@@ -13,7 +13,9 @@
 namespace abusewatch {
 namespace {
 constexpr size_t kBlock = 1 << 20;
-}
+// Consumed pages of a mapped file are handed back in steps of this (a multiple of the page size).
+constexpr size_t kRelease = size_t{64} << 20;
+}  // namespace
 
 LineReader::LineReader(int fd, bool owns_fd, size_t max_line)
     : fd_(fd), owns_fd_(owns_fd), max_line_(max_line) {
@@ -38,7 +40,6 @@ LineReader::~LineReader() {
 bool LineReader::NextMapped(Line* line) {
   if (map_pos_ >= map_size_) return false;
   // Hand consumed pages back now and then so a big file does not stay resident.
-  constexpr size_t kRelease = size_t{64} << 20;
   if (map_pos_ - map_released_ >= 2 * kRelease) {
     madvise(const_cast<char*>(map_) + map_released_, kRelease, MADV_DONTNEED);
     map_released_ += kRelease;
@@ -53,6 +54,21 @@ bool LineReader::NextMapped(Line* line) {
   line->length = len;
   line->oversized = len > max_line_;
   line->text = line->oversized ? std::string_view() : std::string_view(start, len);
+  return true;
+}
+
+bool LineReader::StartAt(uint64_t offset, uint64_t lines_before) {
+  if (map_ != nullptr) {
+    if (offset > map_size_) return false;
+    map_pos_ = static_cast<size_t>(offset);
+    map_released_ = map_pos_ / kRelease * kRelease;
+  } else {
+    if (lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) return false;
+    begin_ = end_ = 0;
+    eof_ = false;
+    read_pos_ = offset;
+  }
+  number_ = lines_before;
   return true;
 }
 
@@ -90,6 +106,7 @@ bool LineReader::Fill() {
       return false;
     }
     end_ += static_cast<size_t>(n);
+    read_pos_ += static_cast<uint64_t>(n);
     return true;
   }
 }

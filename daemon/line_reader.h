@@ -40,6 +40,16 @@ class LineReader {
   bool NextBatch(std::vector<Line>* lines, size_t max);
   const Status& status() const { return status_; }
 
+  // Resuming: before the first Next()/NextBatch(), starts reading at byte `offset` of a regular
+  // file (mapped or seekable), numbering the lines from `lines_before` + 1. False (and nothing
+  // changed) when the input cannot seek there (a pipe, or `offset` beyond a mapped file's end).
+  bool StartAt(uint64_t offset, uint64_t lines_before);
+  // The byte offset just after the last line returned (its newline included; the input's
+  // length after a last line without one), counted from the start of the input.
+  uint64_t offset() const {
+    return map_ != nullptr ? map_pos_ : read_pos_ - static_cast<uint64_t>(end_ - begin_);
+  }
+
  private:
   bool Fill();
   bool NextMapped(Line* line);
@@ -53,6 +63,7 @@ class LineReader {
   size_t max_line_;
   std::string buf_;
   size_t begin_ = 0, end_ = 0;
+  uint64_t read_pos_ = 0;  // input offset of buf_[end_] (read() path)
   bool eof_ = false;
   uint64_t number_ = 0;
   Status status_;

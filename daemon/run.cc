@@ -16,6 +16,7 @@
 #include "daemon/http/http_server.h"
 #include "daemon/log.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/state/checkpointer.h"
 #include "daemon/wiring.h"
 #include "detectors/engine.h"
 
@@ -131,11 +132,19 @@ class Daemon {
   void ProcessBatch();
   void ApplyLaneEvents();
   // Marks processed positions, and commits them once every sink has delivered what came
-  // before. Never blocks on a sink unless `final`.
-  void Commit(bool final);
+  // before; with durable state, checkpoints then when due (always when `final`). Never blocks
+  // on a sink unless `final`. Returns whether everything was delivered and, when `final`,
+  // checkpointed.
+  bool Commit(bool final);
   void RefreshGauges();
-  // /readyz: config loaded (always, once running) and the source connected.
+  // /readyz: config loaded (always, once running), state restored and the source connected.
   void UpdateReady();
+  // Durable state: restores the engine (or makes a fresh one) and positions the source.
+  int OpenState();
+  // Rules changed on reload with durable state: checkpoint, restore under the new rules.
+  bool ReloadRulesWithState(const Loaded& next);
+  // Sets alerts_firing from the engine's state (after a restore).
+  void ResetFiringGauges();
   int Shutdown();
 
   const RunOptions& options_;
@@ -149,6 +158,10 @@ class Daemon {
   std::unique_ptr<Source> source_;
   std::unique_ptr<Fanout> fanout_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+  // Lanes restored from a checkpoint, waiting for the source's first assignment: those it does
+  // not assign are closed then (their partitions went to another instance).
+  std::vector<uint32_t> restored_lanes_;
 
   static constexpr size_t kBatch = 64;
   std::vector<SourceRecord> recs_;
@@ -200,12 +213,12 @@ int Daemon::Start() {
   commit_interval_ = std::chrono::milliseconds(sc.commit_interval_ms);
   skip_blank_ = sc.type == "file";
   const auto max_bytes = static_cast<size_t>(cfg_.rules->config().max_event_bytes);
-  if (Status s = MakeSource(sc, max_bytes, &metrics_, &source_); !s.ok()) {
+  if (Status s = MakeSource(sc, max_bytes, &metrics_, &source_, &log_); !s.ok()) {
     log_.Error("source: " + s.message());
     return 1;
   }
   fanout_ = std::make_unique<Fanout>(&metrics_, &sinks_);
-  engine_ = std::make_unique<Engine>(cfg_.rules, fanout_.get());
+  if (int code = OpenState(); code != 0) return code;
   before_ = engine_->stats();
   UpdateReady();
   log_.Info("running " + std::to_string(cfg_.rules->rules().size()) + " rules on " +
@@ -213,8 +226,57 @@ int Daemon::Start() {
   return 0;
 }
 
+int Daemon::OpenState() {
+  if (cfg_.daemon.state.dir.empty()) {
+    engine_ = std::make_unique<Engine>(cfg_.rules, fanout_.get());
+    return 0;
+  }
+  Checkpointer::Options co;
+  co.state = cfg_.daemon.state;
+  co.rebuild = options_.state_rebuild;
+  co.keep_unchanged = options_.state_keep_unchanged;
+  Checkpointer::Restored restored;
+  auto rules = cfg_.rules;
+  Status s = Checkpointer::Open(
+      co, &metrics_, &log_,
+      [this, rules] { return std::make_unique<Engine>(rules, fanout_.get()); }, &engine_,
+      &checkpointer_, &restored);
+  if (!s.ok()) {
+    log_.Error(s.message());
+    return 2;
+  }
+  if (Status c = source_->SetStartCursors(restored.cursors); !c.ok()) {
+    log_.Error("state " + co.state.dir + ": " + c.message() +
+               " (the source changed: start with --state-rebuild)");
+    return 2;
+  }
+  if (restored.from_start) source_->StartFromBeginning();
+  if (cfg_.daemon.sources[0].type == "kafka") {
+    for (uint32_t lane = 0; lane < Engine::kMaxLanes; ++lane) {
+      if (engine_->lane_state(lane) != LaneState::kClosed) restored_lanes_.push_back(lane);
+    }
+  }
+  ResetFiringGauges();
+  return 0;
+}
+
+void Daemon::ResetFiringGauges() {
+  const auto& all = engine_->rules().rules();
+  for (size_t r = 0; r < all.size(); ++r) {
+    metrics_.AlertsFiring(all[r].spec.id, SeverityName(all[r].spec.severity))
+        .Set(static_cast<double>(engine_->FiringCount(static_cast<int>(r))));
+  }
+}
+
 void Daemon::UpdateReady() {
   const bool ready = source_->connected();
+  if (ready && !restored_lanes_.empty()) {
+    // The first assignment after a restore: lanes it did not bring back are closed.
+    for (uint32_t lane : restored_lanes_) {
+      if (lanes_.count(lane) == 0) engine_->SetLaneState(lane, LaneState::kClosed);
+    }
+    restored_lanes_.clear();
+  }
   if (ready == ready_.load()) return;
   ready_ = ready;
   metrics_.SetReady(ready);
@@ -238,12 +300,15 @@ void Daemon::Reload() {
     log_.Error("reload rejected, keeping the running config: " + s.message());
     return;
   }
-  metrics_.ConfigReload("ok").Increment();
-  metrics_.SetConfigSha256(next.sha256);
   if (next.daemon_summary != cfg_.daemon_summary) {
-    log_.Warn("reload: sources, sinks and http changes take effect at the next restart");
+    log_.Warn("reload: sources, sinks, http and state changes take effect at the next restart");
   }
-  if (next.rules_summary != cfg_.rules_summary) {
+  if (next.rules_summary != cfg_.rules_summary && checkpointer_) {
+    if (!ReloadRulesWithState(next)) {
+      metrics_.ConfigReload("failed").Increment();
+      return;
+    }
+  } else if (next.rules_summary != cfg_.rules_summary) {
     // Everything before this point is processed under the old rules; the new engine starts
     // empty, so lanes are re-announced to it.
     engine_->Finish();
@@ -260,10 +325,53 @@ void Daemon::Reload() {
         "reload: rules changed; rule state restarts from here (durable state will carry it "
         "over)");
   }
+  metrics_.ConfigReload("ok").Increment();
+  metrics_.SetConfigSha256(next.sha256);
   cfg_.rules = next.rules;
   cfg_.rules_summary = next.rules_summary;
   cfg_.sha256 = next.sha256;
   log_.Info("reload: config " + next.sha256.substr(0, 12) + " active");
+}
+
+bool Daemon::ReloadRulesWithState(const Loaded& next) {
+  const std::string& policy = cfg_.daemon.state.on_rules_change;
+  if (policy != "keep_unchanged" && !options_.state_keep_unchanged) {
+    log_.Error(
+        "reload rejected, keeping the running config: the rules changed and "
+        "state.on_rules_change is " +
+        policy + " (set keep_unchanged to apply rule changes on reload, or restart)");
+    return false;
+  }
+  // Everything so far goes into a checkpoint, then the new rules restore from it.
+  if (!Commit(/*final=*/true)) {
+    log_.Error("reload rejected, keeping the running config: no checkpoint could be taken");
+    return false;
+  }
+  auto engine = std::make_unique<Engine>(next.rules, fanout_.get());
+  Engine::RestoreOptions ro;
+  ro.keep_unchanged_rules = true;
+  Engine::RestoreReport report;
+  const StateStore& st = checkpointer_->store();
+  Status s = engine->Restore(
+      [&st](std::string_view name, std::string* value) { return st.GetMeta(name, value); },
+      [&st](const Engine::KeyVisitor& visit) { return st.ForEachKey(visit); }, ro, &report);
+  if (!s.ok()) {
+    log_.Error("reload rejected, keeping the running config: " + s.message());
+    return false;
+  }
+  for (const CompiledRule& r : engine_->rules().rules()) {
+    metrics_.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
+  }
+  engine_ = std::move(engine);
+  ResetFiringGauges();
+  before_ = engine_->stats();
+  std::string changed;
+  for (const std::string& c : report.changed_rules) changed += " " + c;
+  log_.Warn(
+      "reload: rules changed; the state of the unchanged rules is kept, these start "
+      "empty:" +
+      changed);
+  return true;
 }
 
 void Daemon::ApplyLaneEvents() {
@@ -327,7 +435,7 @@ void Daemon::ProcessBatch() {
                              recs_.size());
 }
 
-void Daemon::Commit(bool final) {
+bool Daemon::Commit(bool final) {
   for (const auto& [lane, state] : lanes_) {
     const uint64_t done = engine_->LaneDone(lane);
     if (done != UINT64_MAX) source_->MarkDone(lane, done);
@@ -344,10 +452,18 @@ void Daemon::Commit(bool final) {
     }
   }
   if (!delivered) {
-    if (final) log_.Warn("stop: sinks did not deliver everything; offsets not committed");
-    return;  // commit once the sinks caught up: never ahead of the alerts
+    if (final) log_.Warn("sinks did not deliver everything; no checkpoint, offsets not committed");
+    return false;  // commit once the sinks caught up: never ahead of the alerts
+  }
+  bool ok = true;
+  if (checkpointer_ && (final || checkpointer_->Due(Clock::now()))) {
+    if (Status s = checkpointer_->Checkpoint(engine_.get(), *source_); !s.ok()) {
+      log_.Error("checkpoint: " + s.message());
+      ok = false;
+    }
   }
   if (Status s = source_->Commit(final); !s.ok()) log_.Warn("commit: " + s.message());
+  return ok;
 }
 
 int Daemon::Run() {

@@ -14,9 +14,19 @@
 //
 // Signals: SIGTERM / SIGINT stop consuming, flush the sinks (up to 10 s), commit synchronously
 // and exit 0 (1 if a sink could not deliver). SIGHUP reloads the config after full validation
-// and keeps the old one (counting the failure) when the new one is invalid. Until durable state
-// lands, a reload that changes the rules restarts rule state from the current position
-// (logged); changes to sources, sinks or http take effect at the next restart (logged).
+// and keeps the old one (counting the failure) when the new one is invalid; changes to sources,
+// sinks, http or state take effect at the next restart (logged).
+//
+// Durable state (config `state:`, daemon/state/checkpointer.h): at start the engine and the
+// source's positions are restored from the last checkpoint; every checkpoint_interval, once
+// every sink has delivered what it was handed, the engine's changes and the positions are
+// written atomically; and at a graceful stop. A kill -9 then a restart gives the same
+// transitions as an uninterrupted run: those after the last checkpoint are emitted again, with
+// the same transition ids. Kafka offsets are still committed, for lag monitoring only.
+// A reload that changes the rules checkpoints, then restores under the new rules following
+// state.on_rules_change (refuse: the reload is refused; keep_unchanged: the state of the
+// unchanged rules is kept, the others start empty; rebuild: refused, needs a restart).
+// Without durable state, a reload that changes the rules restarts rule state from here.
 #ifndef ABUSEWATCH_DAEMON_RUN_H_
 #define ABUSEWATCH_DAEMON_RUN_H_
 
@@ -28,6 +38,8 @@ namespace abusewatch {
 struct RunOptions {
   std::string config;
   bool log_json = false;  // --log-format json
+  bool state_rebuild = false;         // --state-rebuild
+  bool state_keep_unchanged = false;  // --state-keep-unchanged
 };
 
 // The composition root: builds everything, runs until stopped, shuts down in reverse order.

@@ -29,9 +29,9 @@ KafkaTopicWriter::Options WriterOptions(const KafkaConnection& k, const std::str
 }  // namespace
 
 Status MakeSource(const SourceConfig& c, size_t max_record_bytes, Metrics* metrics,
-                  std::unique_ptr<Source>* out) {
+                  std::unique_ptr<Source>* out, Logger* log) {
   if (c.type == "file") {
-    *out = std::make_unique<FileSource>(c.path, c.follow, max_record_bytes);
+    *out = std::make_unique<FileSource>(c.path, c.follow, max_record_bytes, log);
     return Status::Ok();
   }
   KafkaSource::Options o;

@@ -15,9 +15,11 @@ namespace abusewatch {
 
 class Metrics;
 
-// `metrics` may be null (tests); otherwise it must outlive what is built.
+class Logger;
+
+// `metrics` and `log` may be null (tests); otherwise they must outlive what is built.
 Status MakeSource(const SourceConfig& config, size_t max_record_bytes, Metrics* metrics,
-                  std::unique_ptr<Source>* out);
+                  std::unique_ptr<Source>* out, Logger* log = nullptr);
 Status MakeSink(const SinkConfig& config, Metrics* metrics, std::unique_ptr<AlertSink>* out);
 Status MakeDeadLetter(const DeadLetterConfig& config, Metrics* metrics,
                       std::unique_ptr<RecordWriter>* out);

@@ -50,6 +50,8 @@ class Detector {
   // Is the rule in `slot` firing for `key`?
   virtual bool IsFiring(int slot, uint32_t key) const = 0;
   virtual size_t StateCount() const = 0;
+  // Keys for which the rule in `slot` is firing. O(states).
+  virtual size_t FiringCount(int slot) const = 0;
   // Stored cells across all states: buckets, distinct values, pending triggers, intervals.
   virtual size_t CellCount() const = 0;
 
@@ -60,6 +62,9 @@ class Detector {
   // owns one reference of `key`, which the caller has added. On malformed bytes returns
   // Corruption and changes nothing. Timers are not scheduled (the engine restores its heap).
   virtual Status LoadKey(uint32_t key, std::string_view bytes) = 0;
+  // Appends the JSON members describing `key`'s state (no braces), for support tools:
+  // "firing":[rule ids],… and what the kind keeps. Nothing when there is no state.
+  virtual void Describe(uint32_t key, std::string* out) const = 0;
   // The time of the live timer of `key`'s state, or kNoTimer.
   virtual int64_t TimerAt(uint32_t key) const = 0;
 
@@ -83,6 +88,8 @@ class Evidence {
   // Ids with ts >= since, oldest first.
   std::vector<std::string> Since(int64_t since) const;
   std::vector<std::string> All() const { return Since(INT64_MIN); }
+  // "evidence":[ids] as a JSON member.
+  void AppendJson(std::string* out) const;
   bool empty() const { return items_.empty(); }
   void Save(StateEncoder* out) const;
   // Replaces the items; fails `in` on malformed input.

@@ -500,6 +500,15 @@ size_t Engine::StateKeys(int rule) const {
   return cr.detector >= 0 ? impl_->detectors[cr.detector]->StateCount() : 0;
 }
 
+size_t Engine::FiringCount(int rule) const {
+  const CompiledRule& cr = rules_->rules()[rule];
+  if (!cr.spec.enabled) return 0;
+  if (cr.spec.kind == RuleKind::kAllOf || cr.spec.kind == RuleKind::kAnyOf) {
+    return impl_->composite_firing[rule].size();
+  }
+  return cr.detector >= 0 ? impl_->detectors[cr.detector]->FiringCount(cr.slot) : 0;
+}
+
 size_t Engine::StateCells() const {
   size_t n = 0;
   for (const auto& d : impl_->detectors) n += d->CellCount();

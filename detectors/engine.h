@@ -142,6 +142,9 @@ class Engine {
   // Keys holding state for the rule at `rule` (index into rules().rules()); O(1).
   size_t StateKeys(int rule) const;
   const RuleSet& rules() const { return *rules_; }
+  // Keys for which the rule at `rule` is firing now. O(states of its detector): for gauges after
+  // a restore, not for hot paths.
+  size_t FiringCount(int rule) const;
   // Is `rule_id` firing for `key` right now (after the events processed so far)?
   bool IsFiring(std::string_view rule_id, std::string_view key) const;
 

@@ -325,3 +325,62 @@ void Engine::Impl::SaveMeta(std::string* out) {
 }
 
 }  // namespace abusewatch
+
+namespace abusewatch {
+
+Status Engine::DescribeKeyRecord(const RuleSet& rules, std::string_view value, std::string* json) {
+  StateDecoder in(value);
+  if (in.U8() != engine_internal::kRecordVersion) {
+    return Status::Corruption("unknown key record version");
+  }
+  std::string out = "{\"states\":[";
+  const uint64_t n = in.Count(2);
+  for (uint64_t i = 0; i < n && in.ok(); ++i) {
+    const uint64_t d = in.Varint();
+    std::string_view bytes = in.Bytes();
+    if (!in.ok() || d >= rules.detectors().size()) {
+      return Status::Corruption("key record: detector index out of range (other rules?)");
+    }
+    const DetectorSpec& ds = rules.detectors()[d];
+    std::unique_ptr<Detector> det;
+    switch (ds.kind) {
+      case RuleKind::kThreshold:
+        det = MakeThresholdDetector(rules, static_cast<int>(d));
+        break;
+      case RuleKind::kAbsence:
+        det = MakeAbsenceDetector(rules, static_cast<int>(d));
+        break;
+      default:
+        det = MakeSequenceDetector(rules, static_cast<int>(d));
+        break;
+    }
+    if (Status s = det->LoadKey(0, bytes); !s.ok()) return s;
+    if (i > 0) out.push_back(',');
+    out.append("{\"kind\":\"");
+    out.append(RuleKindName(ds.kind));
+    out.append("\",\"rules\":[");
+    for (size_t r = 0; r < ds.rules.size(); ++r) {
+      if (r > 0) out.push_back(',');
+      AppendJsonString(rules.rules()[ds.rules[r]].spec.id, &out);
+    }
+    out.append("],");
+    det->Describe(0, &out);
+    out.push_back('}');
+  }
+  out.append("],\"composites_firing\":[");
+  const uint64_t m = in.Count(1);
+  for (uint64_t i = 0; i < m && in.ok(); ++i) {
+    const uint64_t c = in.Varint();
+    if (!in.ok() || c >= rules.rules().size()) {
+      return Status::Corruption("key record: rule index out of range (other rules?)");
+    }
+    if (i > 0) out.push_back(',');
+    AppendJsonString(rules.rules()[c].spec.id, &out);
+  }
+  out.append("]}");
+  if (Status s = in.Finish("key record"); !s.ok()) return s;
+  *json = std::move(out);
+  return Status::Ok();
+}
+
+}  // namespace abusewatch

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "detectors/detector.h"
 #include "detectors/selector.h"
+#include "detectors/timeutil.h"
 
 namespace abusewatch {
 namespace {
@@ -120,12 +121,34 @@ class SequenceDetector final : public Detector {
     return Status::Ok();
   }
 
+  void Describe(uint32_t key, std::string* out) const override {
+    auto it = states_.find(key);
+    if (it == states_.end()) return;
+    const State& s = it->second;
+    out->append("\"firing\":[");
+    if (s.firing) AppendJsonString(rules_.rules()[rule_].spec.id, out);
+    out->append("],\"open_windows\":[");
+    for (size_t i = 0; i < s.intervals.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      out->append("{\"first\":");
+      AppendJsonString(s.intervals[i].first_id, out);
+      out->append(",\"from\":\"" + FormatRfc3339Utc(s.intervals[i].lo) + "\",\"to\":\"" +
+                  FormatRfc3339Utc(s.intervals[i].hi) + "\"}");
+    }
+    out->push_back(']');
+  }
+
   int64_t TimerAt(uint32_t key) const override {
     auto it = states_.find(key);
     return it == states_.end() ? kNoTimer : it->second.timer_at;
   }
 
   size_t StateCount() const override { return states_.size(); }
+  size_t FiringCount(int) const override {
+    size_t n = 0;
+    for (const auto& [key, s] : states_) n += (s.firing) ? 1 : 0;
+    return n;
+  }
   size_t CellCount() const override {
     size_t n = 0;
     for (const auto& [key, s] : states_) n += s.intervals.size();

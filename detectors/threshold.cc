@@ -166,12 +166,44 @@ class ThresholdDetector final : public Detector {
     return Status::Ok();
   }
 
+  void Describe(uint32_t key, std::string* out) const override {
+    auto it = states_.find(key);
+    if (it == states_.end()) return;
+    const State& s = it->second;
+    out->append("\"firing\":[");
+    bool first = true;
+    for (size_t slot = 0; slot < spec_.rules.size(); ++slot) {
+      if (((s.firing >> slot) & 1u) == 0) continue;
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(rules_.rules()[spec_.rules[slot]].spec.id, out);
+    }
+    const bool sum = r_.aggregate == Aggregate::kSum;
+    out->append("],\"value\":");
+    out->append(sum ? "\"" + FormatScaled(s.total, 2) + "\"" : FormatInt(s.total));
+    out->append(",\"buckets\":" + std::to_string(s.buckets.size() - s.head));
+    if (s.head < s.buckets.size()) {
+      out->append(",\"oldest_bucket\":\"" + FormatRfc3339Utc(s.buckets[s.head].start) + "\"");
+    }
+    if (s.distinct) out->append(",\"distinct_values\":" + std::to_string(s.distinct->size()));
+    if (s.timer_at != kNoTimer) {
+      out->append(",\"next_change\":\"" + FormatRfc3339Utc(s.timer_at) + "\"");
+    }
+    out->push_back(',');
+    s.evidence.AppendJson(out);
+  }
+
   int64_t TimerAt(uint32_t key) const override {
     auto it = states_.find(key);
     return it == states_.end() ? kNoTimer : it->second.timer_at;
   }
 
   size_t StateCount() const override { return states_.size(); }
+  size_t FiringCount(int slot) const override {
+    size_t n = 0;
+    for (const auto& [key, s] : states_) n += ((s.firing >> slot) & 1u) ? 1 : 0;
+    return n;
+  }
   size_t CellCount() const override {
     size_t n = 0;
     for (const auto& [key, s] : states_) {
@@ -288,6 +320,15 @@ void Evidence::Save(StateEncoder* out) const {
     out->Signed(ts);
     out->Bytes(id);
   }
+}
+
+void Evidence::AppendJson(std::string* out) const {
+  out->append("\"evidence\":[");
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(items_[i].second, out);
+  }
+  out->push_back(']');
 }
 
 void Evidence::Load(StateDecoder* in) {

@@ -1,5 +1,9 @@
 #include "detectors/transition.h"
 
+#include <xxhash.h>
+
+#include <cstdio>
+
 #include "detectors/timeutil.h"
 
 namespace abusewatch {
@@ -111,7 +115,24 @@ void AppendTransitionJson(const Transition& t, const RuleSet& rules, std::string
     if (i) out->push_back(',');
     AppendJsonString(t.events[i], out);
   }
-  out->append("]}");
+  out->append("],\"id\":\"");
+  out->append(TransitionId(t, rules));
+  out->append("\"}");
+}
+
+std::string TransitionId(const Transition& t, const RuleSet& rules) {
+  std::string text = rules.rules()[t.rule].spec.id;
+  text.push_back('\0');
+  text.append(t.key);
+  text.push_back('\0');
+  text.append(t.firing ? "firing" : "resolved");
+  text.push_back('\0');
+  text.append(std::to_string(t.at_ms));
+  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                static_cast<unsigned long long>(h.low64));
+  return std::string(buf, 32);
 }
 
 std::string_view RuleKindName(RuleKind k) {

@@ -32,8 +32,14 @@ class TransitionSink {
   virtual void OnTransition(const Transition& t, const RuleSet& rules) = 0;
 };
 
-// The JSON object of rules.md, without a trailing newline:
-// {"rule":…,"key":…,"state":…,"at":…,"value":…,"threshold":…,"severity":…,"basis":…,"events":[…]}
+// The transition's identity: 32 hex digits of XXH3-128 over (rule id, key, state, at). The same
+// transition re-emitted after a restart (checkpoints) has the same id, so consumers can
+// deduplicate; a rule firing again for the key later has another `at`, so another id.
+std::string TransitionId(const Transition& t, const RuleSet& rules);
+
+// The JSON object of rules.md, without a trailing newline, with the id last:
+// {"rule":…,"key":…,"state":…,"at":…,"value":…,"threshold":…,"severity":…,"basis":…,"events":[…],
+//  "id":…}
 void AppendTransitionJson(const Transition& t, const RuleSet& rules, std::string* out);
 
 // JSON string literal of `s` (quotes included), escaping per RFC 8259; invalid UTF-8 bytes

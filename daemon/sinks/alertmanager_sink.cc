@@ -142,6 +142,7 @@ void AlertmanagerSink::OnTransition(const Transition& t, const RuleSet& rules) {
     AppendField("explain_zh", r.spec.explain_zh, &first, &f.annotations);
     AppendField("explain_en", r.spec.explain_en, &first, &f.annotations);
     AppendField("at", Rfc3339(t.at_ms), &first, &f.annotations);
+    AppendField("transition_id", TransitionId(t, rules), &first, &f.annotations);
     f.annotations.push_back('}');
 
     std::string id = r.spec.id;

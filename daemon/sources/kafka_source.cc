@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <string_view>
@@ -14,6 +15,8 @@ namespace abusewatch {
 namespace {
 
 constexpr int kCommitTimeoutMs = 10000;  // rd_kafka_committed() on a re-assignment
+// A start cursor's lane id at or above this is not used (the engine's kMaxLanes).
+constexpr uint32_t kMaxLaneHint = 4096;
 
 std::string TopicPartitionName(std::string_view topic, int32_t partition) {
   std::string s(topic);
@@ -197,6 +200,7 @@ bool KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout,
   out->clear();
   FreeBatch();
   if (closed_) return false;
+  polled_ = true;
   cache_rkt_ = nullptr;
   cache_lane_ = -1;
   const size_t events_before = events_.size();
@@ -417,19 +421,24 @@ void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
 void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
   const Clock::time_point now = Clock::now();
   // Partitions this instance consumed earlier in the session resume after what it handed out
-  // (unless the group's committed offset is further).
+  // (unless the group's committed offset is further); others with a start cursor start at it.
   rd_kafka_topic_partition_list_t* again = rd_kafka_topic_partition_list_new(1);
   for (int i = 0; i < parts->cnt; ++i) {
-    const rd_kafka_topic_partition_t& p = parts->elems[i];
-    if (resume_.count(std::make_pair(std::string(p.topic), p.partition)) != 0) {
+    rd_kafka_topic_partition_t& p = parts->elems[i];
+    auto key = std::make_pair(std::string(p.topic), p.partition);
+    if (resume_.count(key) != 0) {
       rd_kafka_topic_partition_list_add(again, p.topic, p.partition);
+    } else if (auto it = start_.find(key); it != start_.end()) {
+      p.offset = it->second.next;
+    } else if (from_beginning_) {
+      p.offset = RD_KAFKA_OFFSET_BEGINNING;  // not the group's committed offset
     }
   }
   if (again->cnt > 0) {
     const rd_kafka_resp_err_t e = rd_kafka_committed(rk_, again, kCommitTimeoutMs);
     for (int i = 0; i < again->cnt; ++i) {
       const rd_kafka_topic_partition_t& c = again->elems[i];
-      const int64_t mine = resume_[std::make_pair(std::string(c.topic), c.partition)];
+      const int64_t mine = resume_[std::make_pair(std::string(c.topic), c.partition)].next;
       const int64_t committed =
           e == RD_KAFKA_RESP_ERR_NO_ERROR && c.err == RD_KAFKA_RESP_ERR_NO_ERROR ? c.offset : -1;
       rd_kafka_topic_partition_t* p =
@@ -439,13 +448,11 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool cooperativ
   }
   rd_kafka_topic_partition_list_destroy(again);
 
-  for (int i = 0; i < parts->cnt; ++i) {
-    const rd_kafka_topic_partition_t& p = parts->elems[i];
-    auto key = std::make_pair(std::string(p.topic), p.partition);
-    if (lane_of_.count(key) != 0) continue;
-    uint32_t lane = 0;
-    while (lane < lanes_.size() && (lanes_[lane].in_use || lanes_[lane].pending_free)) ++lane;
-    if (lane == lanes_.size()) lanes_.emplace_back();
+  auto lane_free = [&](uint32_t lane) {
+    return lane >= lanes_.size() || (!lanes_[lane].in_use && !lanes_[lane].pending_free);
+  };
+  auto open_lane = [&](const rd_kafka_topic_partition_t& p, uint32_t lane) {
+    if (lane >= lanes_.size()) lanes_.resize(lane + 1);
     Lane& l = lanes_[lane];
     l = Lane();
     l.in_use = true;
@@ -454,8 +461,32 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool cooperativ
     l.state = LaneState::kActive;
     l.last_activity = now;
     if (p.offset >= 0) l.next = p.offset;  // an explicit resume position
-    lane_of_.emplace(key, lane);
+    lane_of_.emplace(std::make_pair(l.topic, l.partition), lane);
     events_.push_back({lane, LaneState::kActive, TopicPartitionName(l.topic, l.partition)});
+  };
+  // First the partitions starting from a cursor, on the cursor's lane id when it is free...
+  std::vector<bool> placed(static_cast<size_t>(parts->cnt), false);
+  for (int i = 0; i < parts->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = parts->elems[i];
+    auto key = std::make_pair(std::string(p.topic), p.partition);
+    if (lane_of_.count(key) != 0) {
+      placed[i] = true;
+      continue;
+    }
+    if (resume_.count(key) != 0) continue;
+    auto it = start_.find(key);
+    if (it == start_.end() || it->second.lane >= kMaxLaneHint || !lane_free(it->second.lane)) {
+      continue;
+    }
+    open_lane(p, it->second.lane);
+    placed[i] = true;
+  }
+  // ... then the others on the lowest free ids.
+  for (int i = 0; i < parts->cnt; ++i) {
+    if (placed[i]) continue;
+    uint32_t lane = 0;
+    while (!lane_free(lane)) ++lane;
+    open_lane(parts->elems[i], lane);
   }
   if (cooperative) {
     rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
@@ -504,7 +535,7 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* parts, bool cooperativ
   for (uint32_t lane : lanes) {
     Lane& l = lanes_[lane];
     auto key = std::make_pair(l.topic, l.partition);
-    if (l.next >= 0) resume_[key] = l.next;
+    if (l.next >= 0) resume_[key] = Resume{l.next, lane};
     if (l.lag != nullptr && metrics_ != nullptr) metrics_->RemoveConsumerLag(l.topic, l.partition);
     events_.push_back({lane, LaneState::kClosed, TopicPartitionName(l.topic, l.partition)});
     lane_of_.erase(key);
@@ -519,6 +550,68 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* parts, bool cooperativ
   } else {
     rd_kafka_assign(rk_, nullptr);
   }
+}
+
+std::vector<SourceCursor> KafkaSource::Cursors() const {
+  // Later sources supersede earlier ones: start cursors, then revoked partitions, then the
+  // assigned ones.
+  std::map<std::pair<std::string, int32_t>, SourceCursor> by_partition;
+  auto put = [&](const std::pair<std::string, int32_t>& key, uint32_t lane, int64_t next) {
+    SourceCursor& c = by_partition[key];
+    c.input = TopicPartitionName(key.first, key.second);
+    c.lane = lane;
+    c.next = static_cast<uint64_t>(next);
+  };
+  for (const auto& [key, start] : start_) put(key, start.lane, start.next);
+  for (const auto& [key, resume] : resume_) put(key, resume.lane, resume.next);
+  for (const auto& [key, lane] : lane_of_) {
+    const Lane& l = lanes_[lane];
+    if (l.next >= 0) {
+      put(key, lane, l.next);
+    } else if (auto it = by_partition.find(key); it != by_partition.end()) {
+      it->second.lane = lane;
+    }
+  }
+  std::vector<SourceCursor> out;
+  out.reserve(by_partition.size());
+  for (auto& [key, c] : by_partition) out.push_back(std::move(c));
+  return out;
+}
+
+Status KafkaSource::SetStartCursors(const std::vector<SourceCursor>& cursors) {
+  if (polled_) return Status::InvalidArgument("kafka: start cursors given after the first poll");
+  std::map<std::pair<std::string, int32_t>, StartCursor> start;
+  for (const SourceCursor& c : cursors) {
+    const size_t slash = c.input.rfind('/');
+    const std::string_view digits = slash == std::string::npos
+                                        ? std::string_view()
+                                        : std::string_view(c.input).substr(slash + 1);
+    int64_t partition = 0;
+    bool ok = slash != std::string::npos && slash > 0 && !digits.empty() && digits.size() <= 10;
+    for (size_t i = 0; ok && i < digits.size(); ++i) {
+      if (digits[i] < '0' || digits[i] > '9') {
+        ok = false;
+      } else {
+        partition = partition * 10 + (digits[i] - '0');
+      }
+    }
+    ok = ok && partition <= INT32_MAX;
+    if (!ok) {
+      return Status::InvalidArgument("kafka: cursor input \"" + c.input +
+                                     "\" is not topic/partition");
+    }
+    if (c.next > static_cast<uint64_t>(INT64_MAX)) {
+      return Status::InvalidArgument("kafka: cursor " + c.input + ": offset out of range");
+    }
+    std::string topic = c.input.substr(0, slash);
+    if (std::find(opt_.topics.begin(), opt_.topics.end(), topic) == opt_.topics.end()) continue;
+    auto key = std::make_pair(std::move(topic), static_cast<int32_t>(partition));
+    if (!start.emplace(std::move(key), StartCursor{static_cast<int64_t>(c.next), c.lane}).second) {
+      return Status::InvalidArgument("kafka: two cursors for " + c.input);
+    }
+  }
+  start_ = std::move(start);
+  return Status::Ok();
 }
 
 void KafkaSource::Close() {

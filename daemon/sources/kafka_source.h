@@ -14,8 +14,9 @@
 // payload) is an ordinary record with an empty payload (the daemon rejects it as
 // malformed_json). Keys and headers are ignored.
 //
-// Lanes. Each assigned (topic, partition) gets the lowest lane id not in use; a revoked
-// partition's id is reused only after TakeLaneEvents() has returned its kClosed event. Events:
+// Lanes. Each assigned (topic, partition) gets the lowest lane id not in use (or its start
+// cursor's id, see Cursors below); a revoked partition's id is reused only after
+// TakeLaneEvents() has returned its kClosed event. Events:
 // assignment → kActive; no record for `idle_timeout` of wall time (counted from the lane's last
 // record, or from its assignment if it has delivered none) → kIdle, once, whether or not the
 // partition is at its end; the next record of an idle lane → kActive, queued before that record
@@ -50,6 +51,23 @@
 // max(committed offset, offset after the last record handed out), so a failed or rejected
 // revocation commit never makes this instance process a record twice. Close() (and the
 // destructor) commit synchronously, leave the group and destroy the consumer.
+//
+// Cursors (source.h). Cursors() has one cursor per partition with a known resume point: one
+// this session handed records out from, reached the end of, or was given by SetStartCursors()
+// (until superseded): input "topic/partition", lane = its lane id (while assigned; else the id
+// it had last, or the start cursor's), next = the offset after the last record handed out (or
+// the end of partition reached, or the start cursor's `next` if nothing since). Records taken
+// back on a revocation count as not handed out. SetStartCursors() (before the first Poll()):
+// when the group assigns a partition that has a start cursor and that this session has not
+// consumed before, the partition starts at the cursor's `next` — not at the group's committed
+// offset, not by auto.offset.reset — and gets the cursor's lane id if that id is free (not
+// assigned, its kClosed not pending, below 4096; hinted partitions of one assignment claim
+// their ids before the others take the lowest free ones), else the lowest free id. A partition
+// this session consumed before resumes as described above (its own record wins over a start
+// cursor). A cursor offset the partition no longer has (deleted by retention, or beyond its
+// end) falls back to auto.offset.reset (`start`). Cursors of topics not subscribed are ignored; a
+// malformed input name, a partition given twice or a call after the first Poll() is an
+// InvalidArgument (nothing is applied).
 //
 // Errors. Broker and consumer errors (broker down, unknown topic, failed commits) never end the
 // source: they are counted, the first one is kept in status() and the latest in last_error(),
@@ -134,6 +152,12 @@ class KafkaSource final : public Source {
   // True once the group gave this instance an assignment (possibly empty); false again after
   // the assignment was lost (an error rebalance) until the next one.
   bool connected() const override { return joined_; }
+  // See "Cursors" above. Sorted by topic, then partition.
+  std::vector<SourceCursor> Cursors() const override;
+  Status SetStartCursors(const std::vector<SourceCursor>& cursors) override;
+  // Partitions without a start cursor, first assigned in this session, start at their
+  // beginning (RD_KAFKA_OFFSET_BEGINNING), not at the group's committed offset.
+  void StartFromBeginning() override { from_beginning_ = true; }
   // Commits marked offsets (sync), leaves the group (revoking every lane: kClosed events stay
   // available to TakeLaneEvents), destroys the consumer and the last batch. Idempotent.
   void Close();
@@ -188,8 +212,22 @@ class KafkaSource final : public Source {
 
   std::vector<Lane> lanes_;
   std::map<std::pair<std::string, int32_t>, uint32_t> lane_of_;  // assigned partitions
-  // Offset after the last record handed out, per partition ever assigned in this session.
-  std::map<std::pair<std::string, int32_t>, int64_t> resume_;
+  // Where a revoked partition stopped: the offset after the last record handed out, and the
+  // lane id it had.
+  struct Resume {
+    int64_t next = -1;
+    uint32_t lane = 0;
+  };
+  struct StartCursor {
+    int64_t next = 0;
+    uint32_t lane = 0;
+  };
+  // Per partition revoked in this session (with a known position).
+  std::map<std::pair<std::string, int32_t>, Resume> resume_;
+  // SetStartCursors(), for the subscribed topics.
+  std::map<std::pair<std::string, int32_t>, StartCursor> start_;
+  bool from_beginning_ = false;
+  bool polled_ = false;  // Poll() was called
   std::vector<LaneEvent> events_;
   std::vector<rd_kafka_message_s*> batch_;        // messages behind the last Poll()'s views
   std::vector<SourceRecord>* polling_ = nullptr;  // Poll()'s output while it runs

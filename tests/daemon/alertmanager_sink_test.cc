@@ -133,7 +133,7 @@ const char kFeeLabels[] =
 const char kFeeAnnotations[] =
     R"({"value":"123.45","threshold":"100.50","events":"e1,e2","basis":"办法 第十一条 第三项",)"
     R"("explain_zh":"费率异常","explain_en":"fee \"rate\" above line",)"
-    R"("at":"2026-03-01T02:00:00.000Z"})";
+    R"("at":"2026-03-01T02:00:00.000Z")";  // then "transition_id" and "}"
 
 TEST(ClauseForRuleId, Mapping) {
   EXPECT_EQ(ClauseForRuleId("art11_3_fee_rate"), "art11.3");
@@ -166,9 +166,9 @@ TEST(AlertmanagerSink, FiringAndResolvedExactJson) {
   std::unique_ptr<AlertmanagerSink> sink;
   ASSERT_TRUE(AlertmanagerSink::Create(SinkOptions(am.url(), &clock), &metrics, &sink).ok());
 
-  sink->OnTransition(Tr(*rules, "art11_3_fee_rate", "acct-1", true, T("2026-03-01T02:00:00Z"),
-                        {"e1", "e2"}, 12345),
-                     *rules);
+  const Transition fired = Tr(*rules, "art11_3_fee_rate", "acct-1", true, T("2026-03-01T02:00:00Z"),
+                              {"e1", "e2"}, 12345);
+  sink->OnTransition(fired, *rules);
   // notify: false: never sent.
   sink->OnTransition(
       Tr(*rules, "art12_2_settlement", "acct-1", true, T("2026-03-01T02:00:00Z"), {"e3"}, 3),
@@ -177,16 +177,17 @@ TEST(AlertmanagerSink, FiringAndResolvedExactJson) {
   auto bodies = am.bodies();
   ASSERT_EQ(bodies.size(), 1u);
   EXPECT_EQ(bodies[0], std::string("[{\"labels\":") + kFeeLabels +
-                           ",\"annotations\":" + kFeeAnnotations +
+                           ",\"annotations\":" + kFeeAnnotations + ",\"transition_id\":\"" +
+                           TransitionId(fired, *rules) + "\"}" +
                            R"(,"startsAt":"2026-03-01T02:00:00.000Z",)"
                            R"("endsAt":"2026-03-01T02:05:01.000Z"}])");
   EXPECT_EQ(sink->stats().firing, 1u);
 
   // Resolution: endsAt = at, startsAt = the firing's at; value annotations from the resolution.
   clock = T("2026-03-01T02:30:00Z");
-  sink->OnTransition(Tr(*rules, "art11_3_fee_rate", "acct-1", false, T("2026-03-01T02:20:00Z"),
-                        {"e1", "e2"}, 9000),
-                     *rules);
+  const Transition resolved = Tr(*rules, "art11_3_fee_rate", "acct-1", false,
+                                 T("2026-03-01T02:20:00Z"), {"e1", "e2"}, 9000);
+  sink->OnTransition(resolved, *rules);
   sink->OnTransition(
       Tr(*rules, "art12_2_settlement", "acct-1", false, T("2026-03-01T02:20:00Z"), {}, 1), *rules);
   ASSERT_TRUE(sink->Flush(milliseconds(5000)));
@@ -196,7 +197,10 @@ TEST(AlertmanagerSink, FiringAndResolvedExactJson) {
             std::string("[{\"labels\":") + kFeeLabels +
                 R"(,"annotations":{"value":"90.00","threshold":"100.50","events":"e1,e2",)"
                 R"("basis":"办法 第十一条 第三项","explain_zh":"费率异常",)"
-                R"("explain_en":"fee \"rate\" above line","at":"2026-03-01T02:20:00.000Z"},)"
+                R"("explain_en":"fee \"rate\" above line","at":"2026-03-01T02:20:00.000Z",)"
+                R"("transition_id":")" +
+                TransitionId(resolved, *rules) +
+                R"("},)"
                 R"("startsAt":"2026-03-01T02:00:00.000Z","endsAt":"2026-03-01T02:20:00.000Z"}])");
   EXPECT_EQ(sink->stats().firing, 0u);
   EXPECT_EQ(Sent(metrics, "ok"), 2);
@@ -205,16 +209,20 @@ TEST(AlertmanagerSink, FiringAndResolvedExactJson) {
 
   // A resolution with nothing remembered: startsAt = endsAt = at; group_by label = subject;
   // no value/threshold without a value; escaping of the key.
-  sink->OnTransition(Tr(*rules, "art287_2_case", "s\"1\n", false, T("2026-03-01T03:00:00Z"), {}),
-                     *rules);
+  const Transition nothing =
+      Tr(*rules, "art287_2_case", "s\"1\n", false, T("2026-03-01T03:00:00Z"), {});
+  sink->OnTransition(nothing, *rules);
   ASSERT_TRUE(sink->Flush(milliseconds(5000)));
   bodies = am.bodies();
   ASSERT_EQ(bodies.size(), 3u);
   EXPECT_EQ(bodies[2],
             R"([{"labels":{"alertname":"art287_2_case","severity":"warning","subject":"s\"1\n",)"
             R"("clause":"art287-2"},"annotations":{"events":"","basis":"刑法 287-2",)"
-            R"("explain_zh":"","explain_en":"","at":"2026-03-01T03:00:00.000Z"},)"
-            R"("startsAt":"2026-03-01T03:00:00.000Z","endsAt":"2026-03-01T03:00:00.000Z"}])");
+            R"("explain_zh":"","explain_en":"","at":"2026-03-01T03:00:00.000Z",)"
+            R"("transition_id":")" +
+                TransitionId(nothing, *rules) +
+                R"("},)"
+                R"("startsAt":"2026-03-01T03:00:00.000Z","endsAt":"2026-03-01T03:00:00.000Z"}])");
 }
 
 TEST(AlertmanagerSink, ResendsFiringAlertsUntilResolved) {
@@ -227,9 +235,9 @@ TEST(AlertmanagerSink, ResendsFiringAlertsUntilResolved) {
   std::unique_ptr<AlertmanagerSink> sink;
   ASSERT_TRUE(AlertmanagerSink::Create(opts, nullptr, &sink).ok());
 
-  sink->OnTransition(Tr(*rules, "art11_3_fee_rate", "acct-1", true, T("2026-03-01T02:00:00Z"),
-                        {"e1", "e2"}, 12345),
-                     *rules);
+  const Transition fired = Tr(*rules, "art11_3_fee_rate", "acct-1", true, T("2026-03-01T02:00:00Z"),
+                              {"e1", "e2"}, 12345);
+  sink->OnTransition(fired, *rules);
   ASSERT_TRUE(sink->Flush(milliseconds(5000)));
   EXPECT_EQ(sink->ResendDue(), 0u);  // not yet due
   clock = T("2026-03-01T02:00:40Z");
@@ -282,9 +290,9 @@ TEST(AlertmanagerSink, RetriesWithBackoffThenSucceeds) {
   std::atomic<int64_t> clock{T("2026-03-01T02:00:01Z")};
   std::unique_ptr<AlertmanagerSink> sink;
   ASSERT_TRUE(AlertmanagerSink::Create(SinkOptions(am.url(), &clock), &metrics, &sink).ok());
-  sink->OnTransition(Tr(*rules, "art11_3_fee_rate", "acct-1", true, T("2026-03-01T02:00:00Z"),
-                        {"e1", "e2"}, 12345),
-                     *rules);
+  const Transition fired = Tr(*rules, "art11_3_fee_rate", "acct-1", true, T("2026-03-01T02:00:00Z"),
+                              {"e1", "e2"}, 12345);
+  sink->OnTransition(fired, *rules);
   ASSERT_TRUE(sink->Flush(milliseconds(5000)));
   auto bodies = am.bodies();
   ASSERT_EQ(bodies.size(), 3u);

@@ -122,9 +122,9 @@ class Driver {
   explicit Driver(KafkaSource* source) : source_(source) {}
 
   // One Poll(); returns the records taken.
-  size_t Step(milliseconds timeout = milliseconds(100)) {
+  size_t Step(milliseconds timeout = milliseconds(100), size_t max = 4096) {
     std::vector<SourceRecord> records;
-    EXPECT_TRUE(source_->Poll(4096, timeout, &records));
+    EXPECT_TRUE(source_->Poll(max, timeout, &records));
     std::vector<LaneEvent> events;
     source_->TakeLaneEvents(&events);
     for (const LaneEvent& e : events) {
@@ -281,6 +281,41 @@ TEST(KafkaSourceTest, BadOptionsAreStatusErrorsNamingThem) {
   EXPECT_TRUE(s->Commit(true).ok());  // nothing marked
   s->Close();
   EXPECT_FALSE(s->Poll(100, milliseconds(10), &records));
+}
+
+// Start cursors are checked (and filtered to the subscribed topics) without a broker.
+TEST(KafkaSourceTest, StartCursorsValidation) {
+  std::unique_ptr<KafkaSource> s;
+  KafkaSource::Options o = BaseOptions("127.0.0.1:1", "g", "t");
+  o.topics = {"t", "u"};
+  ASSERT_TRUE(KafkaSource::Create(o, nullptr, &s).ok());
+  EXPECT_TRUE(s->Cursors().empty());
+  for (const char* bad : {"t", "t/", "/3", "t/x", "t/-1", "t/3x", "t/99999999999", ""}) {
+    const Status st = s->SetStartCursors({SourceCursor{bad, 0, 1, 0, ""}});
+    EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("topic/partition"), std::string::npos) << st.message();
+  }
+  EXPECT_EQ(s->SetStartCursors({SourceCursor{"t/1", 0, 1, 0, ""}, SourceCursor{"t/1", 1, 2, 0, ""}})
+                .code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_TRUE(s->Cursors().empty()) << "a failed call applies nothing";
+  // Other topics are ignored; the cursors given are reported until superseded.
+  ASSERT_TRUE(
+      s->SetStartCursors({SourceCursor{"u/2", 3, 40, 0, ""}, SourceCursor{"other/0", 0, 7, 0, ""},
+                          SourceCursor{"t/10", 1, 5, 0, ""}})
+          .ok());
+  const std::vector<SourceCursor> c = s->Cursors();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].input, "t/10");
+  EXPECT_EQ(c[0].lane, 1u);
+  EXPECT_EQ(c[0].next, 5u);
+  EXPECT_EQ(c[1].input, "u/2");
+  EXPECT_EQ(c[1].lane, 3u);
+  EXPECT_EQ(c[1].next, 40u);
+  std::vector<SourceRecord> records;
+  EXPECT_TRUE(s->Poll(10, milliseconds(10), &records));
+  EXPECT_EQ(s->SetStartCursors({}).code(), Status::Code::kInvalidArgument) << "after Poll()";
+  EXPECT_EQ(s->Cursors().size(), 2u);
 }
 
 #ifdef ABUSEWATCH_HAVE_KAFKA_TESTING
@@ -462,6 +497,259 @@ TEST(KafkaSourceTest, RealBrokerOversizedAndTombstoneRecords) {
   EXPECT_EQ(all[2].length, 0u);
   EXPECT_FALSE(all[3].oversized);
   EXPECT_EQ(payloads[3], std::string(1000, 'y'));
+}
+
+// Produces `per_partition` records "p<p>-<i>" to each partition of `topic`.
+void ProducePerPartition(const std::string& bootstrap, const std::string& topic, int partitions,
+                         int per_partition) {
+  Delivery delivery;
+  rd_kafka_t* producer = MakeProducer(bootstrap, &delivery);
+  ASSERT_NE(producer, nullptr);
+  for (int i = 0; i < per_partition; ++i) {
+    for (int p = 0; p < partitions; ++p) {
+      ASSERT_TRUE(Produce(producer, topic, "k", "p" + std::to_string(p) + "-" + std::to_string(i),
+                          /*tombstone=*/false, p));
+    }
+  }
+  ASSERT_TRUE(Flush(producer));
+  EXPECT_EQ(delivery.delivered.load(), partitions * per_partition);
+  rd_kafka_destroy(producer);
+}
+
+// The partition of a cursor's input "topic/partition".
+int32_t PartitionOf(const SourceCursor& c) {
+  return std::stoi(c.input.substr(c.input.rfind('/') + 1));
+}
+
+// A source stopped in the middle hands its cursors to the next one of the group: that one
+// delivers exactly the records from the cursors on — although the group's committed offsets are
+// further (the first source consumed and committed everything after taking the cursors) — on
+// the cursors' lane ids.
+TEST(KafkaSourceTest, RealBrokerResumesAtStartCursorsNotCommittedOffsets) {
+  constexpr int kPartitions = 3;
+  constexpr int kPerPartition = 1000;
+  std::string error;
+  KafkaBroker* broker = SharedKafkaBroker(&error);
+  if (broker == nullptr) FAIL() << error;
+  const std::string topic = "aw-ksrc-cursor-" + std::to_string(getpid());
+  ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
+  ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition);
+  const std::string group = topic + "-group";
+
+  std::vector<SourceCursor> cursors;
+  {
+    std::unique_ptr<KafkaSource> source;
+    ASSERT_TRUE(
+        KafkaSource::Create(BaseOptions(broker->bootstrap(), group, topic), nullptr, &source).ok());
+    Driver d(source.get());
+    // Small polls until every partition delivered and about a third is consumed.
+    auto deadline = Clock::now() + seconds(60);
+    while (Clock::now() < deadline &&
+           !(d.last_offset.size() == kPartitions && d.seen.size() >= kPerPartition)) {
+      d.Step(milliseconds(100), 50);
+    }
+    ASSERT_EQ(d.last_offset.size(), static_cast<size_t>(kPartitions));
+    ASSERT_LT(d.seen.size(), static_cast<size_t>(kPartitions * kPerPartition));
+    cursors = source->Cursors();
+    ASSERT_EQ(cursors.size(), static_cast<size_t>(kPartitions));
+    for (const SourceCursor& c : cursors) {
+      const int32_t p = PartitionOf(c);
+      EXPECT_EQ(c.input, topic + "/" + std::to_string(p));
+      EXPECT_EQ(c.next, static_cast<uint64_t>(d.last_offset[p] + 1)) << c.input;
+      EXPECT_EQ(c.count, 0u);
+      EXPECT_TRUE(c.identity.empty());
+      for (const auto& [lane, partition] : d.partition_of_lane) {
+        if (partition == p) {
+          EXPECT_EQ(c.lane, lane) << c.input;
+        }
+      }
+    }
+    // Then everything, committed (and again by the destructor's Close()).
+    deadline = Clock::now() + seconds(60);
+    while (Clock::now() < deadline &&
+           static_cast<int>(d.seen.size()) < kPartitions * kPerPartition) {
+      d.Step();
+    }
+    ASSERT_EQ(static_cast<int>(d.seen.size()), kPartitions * kPerPartition);
+    EXPECT_TRUE(source->Commit(/*sync=*/true).ok()) << source->last_error();
+    const std::vector<SourceCursor> end = source->Cursors();
+    ASSERT_EQ(end.size(), static_cast<size_t>(kPartitions));
+    for (const SourceCursor& c : end) EXPECT_EQ(c.next, static_cast<uint64_t>(kPerPartition));
+  }
+  {
+    std::map<int32_t, int64_t> committed, high;
+    ReadCommitted(broker->bootstrap(), group, topic, kPartitions, &committed, &high);
+    // (librdkafka may have delivered a partition to its end before the cursors were taken.)
+    int behind = 0;
+    for (const SourceCursor& c : cursors) {
+      ASSERT_EQ(committed[PartitionOf(c)], kPerPartition) << "committed offsets not at the end";
+      behind += c.next < static_cast<uint64_t>(kPerPartition);
+    }
+    ASSERT_GE(behind, 1);
+  }
+
+  // Other lane ids than the first source had (which were 0..2): 7, 5, 6 for partitions 0, 1, 2.
+  std::map<int32_t, uint32_t> hint = {{0, 7}, {1, 5}, {2, 6}};
+  std::map<int32_t, uint64_t> start;
+  for (SourceCursor& c : cursors) {
+    c.lane = hint[PartitionOf(c)];
+    start[PartitionOf(c)] = c.next;
+  }
+  std::unique_ptr<KafkaSource> source;
+  ASSERT_TRUE(
+      KafkaSource::Create(BaseOptions(broker->bootstrap(), group, topic), nullptr, &source).ok());
+  ASSERT_TRUE(source->SetStartCursors(cursors).ok());
+  EXPECT_EQ(source->Cursors().size(), static_cast<size_t>(kPartitions));
+  Driver d(source.get());
+  size_t expected = 0;
+  for (const auto& [p, next] : start) expected += kPerPartition - next;
+  auto deadline = Clock::now() + seconds(60);
+  while (Clock::now() < deadline && d.seen.size() < expected) d.Step();
+  const auto quiet = Clock::now() + milliseconds(800);  // anything more would be a repeat
+  while (Clock::now() < quiet) d.Step();
+  EXPECT_EQ(d.duplicates, 0);
+  EXPECT_EQ(d.out_of_order, 0);
+  ASSERT_EQ(d.seen.size(), expected);
+  std::map<int32_t, std::vector<int64_t>> offsets;
+  for (const Seen& s : d.seen) {
+    offsets[s.partition].push_back(s.offset);
+    EXPECT_EQ(s.value, "p" + std::to_string(s.partition) + "-" + std::to_string(s.offset));
+  }
+  for (const auto& [p, next] : start) {
+    std::vector<int64_t> want;
+    for (int64_t o = static_cast<int64_t>(next); o < kPerPartition; ++o) want.push_back(o);
+    EXPECT_EQ(offsets[p], want) << "partition " << p;
+  }
+  // The lanes are the cursors' ids.
+  ASSERT_EQ(d.partition_of_lane.size(), static_cast<size_t>(kPartitions));
+  for (const auto& [lane, p] : d.partition_of_lane) EXPECT_EQ(lane, hint[p]) << "partition " << p;
+  for (const SourceCursor& c : source->Cursors()) {
+    EXPECT_EQ(c.lane, hint[PartitionOf(c)]);
+    EXPECT_EQ(c.next, static_cast<uint64_t>(kPerPartition));
+  }
+}
+
+// Cursors whose lane ids collide (or are out of range) get the lowest free ids instead; each
+// partition still starts at its cursor.
+TEST(KafkaSourceTest, RealBrokerStartCursorLaneConflicts) {
+  constexpr int kPartitions = 3;
+  constexpr int kPerPartition = 10;
+  std::string error;
+  KafkaBroker* broker = SharedKafkaBroker(&error);
+  if (broker == nullptr) FAIL() << error;
+  const std::string topic = "aw-ksrc-lanes-" + std::to_string(getpid());
+  ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
+  ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition);
+
+  std::unique_ptr<KafkaSource> source;
+  ASSERT_TRUE(
+      KafkaSource::Create(BaseOptions(broker->bootstrap(), topic + "-g", topic), nullptr, &source)
+          .ok());
+  ASSERT_TRUE(source
+                  ->SetStartCursors({SourceCursor{topic + "/0", 2, 3, 0, ""},
+                                     SourceCursor{topic + "/1", 2, 5, 0, ""},
+                                     SourceCursor{topic + "/2", 9999, 0, 0, ""},
+                                     SourceCursor{"aw-other/0", 1, 1, 0, ""}})
+                  .ok());
+  Driver d(source.get());
+  const size_t expected = (kPerPartition - 3) + (kPerPartition - 5) + kPerPartition;
+  auto deadline = Clock::now() + seconds(60);
+  while (Clock::now() < deadline && d.seen.size() < expected) d.Step();
+  const auto quiet = Clock::now() + milliseconds(500);
+  while (Clock::now() < quiet) d.Step();
+  EXPECT_EQ(d.duplicates, 0);
+  ASSERT_EQ(d.seen.size(), expected);
+  std::map<int32_t, int64_t> first;
+  for (const Seen& s : d.seen) first.emplace(s.partition, s.offset);
+  EXPECT_EQ(first, (std::map<int32_t, int64_t>{{0, 3}, {1, 5}, {2, 0}}));
+  // Lane 2 went to partition 0 or 1 (whichever the assignment listed first); the others got the
+  // lowest free ids.
+  ASSERT_EQ(d.partition_of_lane.size(), static_cast<size_t>(kPartitions));
+  std::set<uint32_t> lanes;
+  for (const auto& [lane, p] : d.partition_of_lane) lanes.insert(lane);
+  EXPECT_EQ(lanes, (std::set<uint32_t>{0, 1, 2}));
+  EXPECT_NE(d.partition_of_lane[2], 2);
+  const std::vector<SourceCursor> cursors = source->Cursors();
+  ASSERT_EQ(cursors.size(), static_cast<size_t>(kPartitions));
+  for (const SourceCursor& c : cursors) {
+    EXPECT_EQ(c.next, static_cast<uint64_t>(kPerPartition)) << c.input;
+    EXPECT_EQ(d.partition_of_lane[c.lane], PartitionOf(c)) << c.input;
+  }
+}
+
+// Within a session, a partition revoked and assigned again resumes after what this source
+// handed out, not at its start cursor (nor at the group's committed offset, here none: nothing is
+// marked done, so nothing is committed).
+TEST(KafkaSourceTest, RealBrokerReassignedPartitionResumesFromSessionNotStartCursor) {
+  constexpr int kPartitions = 2;
+  constexpr int kPerPartition = 20;
+  std::string error;
+  KafkaBroker* broker = SharedKafkaBroker(&error);
+  if (broker == nullptr) FAIL() << error;
+  const std::string topic = "aw-ksrc-reassign-" + std::to_string(getpid());
+  ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
+  ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition);
+  const std::string group = topic + "-g";
+
+  // Polls without MarkDone(); records (partition, offset) and the latest lane of each partition.
+  struct Polled {
+    std::map<uint32_t, int32_t> partition_of_lane;
+    std::vector<std::pair<int32_t, int64_t>> seen;
+  };
+  auto step = [](KafkaSource* source, Polled* polled) {
+    std::vector<SourceRecord> records;
+    EXPECT_TRUE(source->Poll(100, milliseconds(50), &records));
+    std::vector<LaneEvent> events;
+    source->TakeLaneEvents(&events);
+    for (const LaneEvent& e : events) {
+      if (e.state == LaneState::kActive) {
+        polled->partition_of_lane[e.lane] = std::stoi(e.name.substr(e.name.rfind('/') + 1));
+      } else if (e.state == LaneState::kClosed) {
+        polled->partition_of_lane.erase(e.lane);
+      }
+    }
+    for (const SourceRecord& r : records) {
+      polled->seen.emplace_back(polled->partition_of_lane[r.lane],
+                                static_cast<int64_t>(r.position));
+    }
+  };
+
+  std::unique_ptr<KafkaSource> a;
+  ASSERT_TRUE(
+      KafkaSource::Create(BaseOptions(broker->bootstrap(), group, topic), nullptr, &a).ok());
+  ASSERT_TRUE(a->SetStartCursors({{topic + "/0", 0, 5, 0, ""}, {topic + "/1", 1, 5, 0, ""}}).ok());
+  Polled pa;
+  auto deadline = Clock::now() + seconds(60);
+  while (Clock::now() < deadline && pa.seen.size() < 2 * (kPerPartition - 5)) step(a.get(), &pa);
+  ASSERT_EQ(pa.seen.size(), 2u * (kPerPartition - 5));
+  EXPECT_EQ(pa.seen.front().second, 5);
+
+  // A second member: every partition is revoked from `a` (eager) and one assigned to it again.
+  std::unique_ptr<KafkaSource> b;
+  ASSERT_TRUE(
+      KafkaSource::Create(BaseOptions(broker->bootstrap(), group, topic), nullptr, &b).ok());
+  Polled pb;
+  pa.seen.clear();
+  deadline = Clock::now() + seconds(60);
+  while (Clock::now() < deadline &&
+         !(pa.partition_of_lane.size() == 1 && pb.partition_of_lane.size() == 1 &&
+           pb.seen.size() >= static_cast<size_t>(kPerPartition))) {
+    step(a.get(), &pa);
+    step(b.get(), &pb);
+  }
+  ASSERT_EQ(pa.partition_of_lane.size(), 1u);
+  ASSERT_EQ(pb.partition_of_lane.size(), 1u);
+  const auto quiet = Clock::now() + milliseconds(500);
+  while (Clock::now() < quiet) step(a.get(), &pa);
+  EXPECT_TRUE(pa.seen.empty()) << pa.seen.size() << " records again, first offset "
+                               << pa.seen.front().second;
+  // `b` had no cursor and nothing was committed: from the start (auto.offset.reset).
+  EXPECT_EQ(pb.seen.front().second, 0);
+  const std::vector<SourceCursor> cursors = a->Cursors();
+  ASSERT_EQ(cursors.size(), 2u);
+  for (const SourceCursor& c : cursors) EXPECT_EQ(c.next, static_cast<uint64_t>(kPerPartition));
+  b.reset();
+  a.reset();
 }
 
 #endif  // ABUSEWATCH_HAVE_KAFKA_TESTING
