@@ -358,7 +358,12 @@ Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
     MapView m;
     StateConfig& st = c.state;
     Status s = MapView::Make(path, e->value, e->value_pos, "state", &m);
-    if (s.ok()) s = m.CheckAllowed({"dir", "checkpoint_interval", "on_rules_change"});
+    if (s.ok()) {
+      s = m.CheckAllowed({"dir", "checkpoint_interval", "on_rules_change", "max_hot_keys"});
+    }
+    if (s.ok() && m.Find("max_hot_keys")) {
+      s = ReadInteger(*m.Find("max_hot_keys"), "max_hot_keys", 0, INT64_MAX, &st.max_hot_keys);
+    }
     if (s.ok()) s = m.Require("dir", "the state directory, e.g. dir: /var/lib/abusewatch/state");
     if (s.ok()) s = ReadString(*m.Find("dir"), "dir of state", &st.dir);
     if (s.ok()) st.dir = Resolve(base, st.dir);

@@ -24,6 +24,7 @@
 //     dir: /var/lib/abusewatch/state           # RocksDB, one per instance
 //     checkpoint_interval: 10s                 # and at graceful stop
 //     on_rules_change: refuse                  # refuse | keep_unchanged | rebuild
+//     max_hot_keys: 1000000                    # keys kept in memory; the rest in RocksDB (0: all)
 //
 // Relative paths are relative to the directory of the config file. In `secret` and in Kafka
 // `properties` values, "${env:NAME}" is replaced by an environment variable and "${file:PATH}"
@@ -92,6 +93,9 @@ struct StateConfig {
   // What to do when the saved state was written with other rules: refuse to start, keep the
   // state of the unchanged rules, or rebuild (drop it, read the inputs from their start).
   std::string on_rules_change = "refuse";
+  // Memory budget: at most this many keys hold their state in memory; the least recently used
+  // others are evicted after each checkpoint and read back when touched. 0: no limit.
+  int64_t max_hot_keys = 0;
 };
 
 struct DaemonConfig {

@@ -178,6 +178,7 @@ class Daemon {
   Clock::time_point last_gauges_{}, last_tick_{}, last_commit_{};
   std::chrono::milliseconds commit_interval_{1000};
   bool skip_blank_ = false;
+  int exit_code_ = 0;
 };
 
 int Daemon::Start() {
@@ -348,6 +349,7 @@ bool Daemon::ReloadRulesWithState(const Loaded& next) {
     return false;
   }
   auto engine = std::make_unique<Engine>(next.rules, fanout_.get());
+  checkpointer_->PrepareEngine(engine.get());
   Engine::RestoreOptions ro;
   ro.keep_unchanged_rules = true;
   Engine::RestoreReport report;
@@ -494,11 +496,18 @@ int Daemon::Run() {
       break;
     }
     if (!recs_.empty()) ProcessBatch();
+    if (Status cs = engine_->cold_status(); !cs.ok()) {
+      // An evicted key could not be read back: going on would lose its state.
+      log_.Error("state: " + cs.message() + "; stopping (restart resumes from the checkpoint)");
+      exit_code_ = 1;
+      break;
+    }
     // Lane events move the frontier too (a partition turning idle), with or without records.
     if (engine_->frontier() != INT64_MIN) {
       metrics_.Watermark().Set(static_cast<double>(engine_->frontier()) / 1000.0);
     }
-    if (Clock::now() - last_commit_ >= commit_interval_) {
+    if (Clock::now() - last_commit_ >= commit_interval_ ||
+        (checkpointer_ && checkpointer_->Due(Clock::now()))) {
       last_commit_ = Clock::now();
       Commit(/*final=*/false);
     }
@@ -507,12 +516,13 @@ int Daemon::Run() {
 }
 
 int Daemon::Shutdown() {
-  // Stop consuming, deliver, commit; then take everything down in reverse order.
+  // Stop consuming, deliver, commit; then take everything down in reverse order. After a
+  // state error, no checkpoint: the state in memory is incomplete.
   ready_ = false;
   metrics_.SetReady(false);
   RefreshGauges();
-  Commit(/*final=*/true);
-  int code = 0;
+  int code = exit_code_;
+  if (code == 0) Commit(/*final=*/true);
   if (!source_->status().ok()) log_.Error(source_->status().message());
   source_.reset();
   if (dead_letter_) {

@@ -117,6 +117,8 @@ class AbsenceDetector final : public Detector {
     out->push_back(']');
   }
 
+  bool DropKey(uint32_t key) override { return states_.erase(key) > 0; }
+
   int64_t TimerAt(uint32_t key) const override {
     auto it = states_.find(key);
     return it == states_.end() ? kNoTimer : it->second.timer_at;

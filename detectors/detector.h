@@ -65,6 +65,9 @@ class Detector {
   // Appends the JSON members describing `key`'s state (no braces), for support tools:
   // "firing":[rule ids],… and what the kind keeps. Nothing when there is no state.
   virtual void Describe(uint32_t key, std::string* out) const = 0;
+  // Drops the state of `key` without releasing its key reference (the caller does): for
+  // evicting a key whose record is stored. Returns whether there was a state.
+  virtual bool DropKey(uint32_t key) = 0;
   // The time of the live timer of `key`'s state, or kNoTimer.
   virtual int64_t TimerAt(uint32_t key) const = 0;
 

@@ -49,17 +49,24 @@ Engine::Impl::Impl(const RuleSet& r, TransitionSink* s)
 uint32_t Engine::Impl::FindKey(FieldId field) {
   uint32_t& c = key_cache[static_cast<int>(field)];
   if (c == kUnset) {
-    c = keys.Find(GroupValue(*current, field));
-    if (c != KeyTable::kNone) keys.MarkDirty(c);
+    const std::string_view v = GroupValue(*current, field);
+    c = keys.Find(v);
+    if (cold_store != nullptr && (c == KeyTable::kNone || keys.cold(c))) c = LoadCold(v, c);
+    if (c != KeyTable::kNone) {
+      keys.MarkDirty(c);
+      keys.Touch(c, clock);
+    }
   }
   return c;
 }
 
 uint32_t Engine::Impl::AcquireKey(FieldId field) {
   uint32_t& c = key_cache[static_cast<int>(field)];
+  if (c == kUnset && cold_store != nullptr) FindKey(field);  // brings a cold key back first
   if (c == kUnset || c == KeyTable::kNone) {
     c = keys.Acquire(GroupValue(*current, field));
     keys.MarkDirty(c);
+    keys.Touch(c, clock);
   } else {
     keys.Ref(c);
   }
@@ -98,6 +105,14 @@ void Engine::Impl::ProcessEvent(const Buffered& b) {
   const Event& e = *b.event;
   current = &e;
   key_cache.fill(kUnset);
+  ++clock;
+  if (cold_store != nullptr) {
+    // Cold keys come back before any detector runs (a load fills every detector's map).
+    for (int d : rules.detectors_for(e.type)) {
+      const FieldId f = rules.detectors()[d].group_by;
+      if (!GroupValue(e, f).empty()) FindKey(f);
+    }
+  }
   for (int d : rules.detectors_for(e.type)) {
     if (GroupValue(e, rules.detectors()[d].group_by).empty()) continue;
     detectors[d]->OnEvent(e, *this);
@@ -136,7 +151,10 @@ void Engine::Impl::TimerStep(int64_t at) {
     Timer t = timers.back();
     timers.pop_back();
     ++stats.timers_fired;
+    ++clock;
+    if (keys.cold(t.key)) LoadCold(keys.Get(t.key), t.key);
     keys.MarkDirty(t.key);
+    keys.Touch(t.key, clock);
     detectors[t.detector]->OnTimer(at, t.key, *this);
   }
   EndStep(at);
@@ -493,20 +511,26 @@ EngineStats Engine::stats() const {
 }
 
 size_t Engine::StateKeys(int rule) const {
+  const Impl& im = *impl_;
   const CompiledRule& cr = rules_->rules()[rule];
+  const bool cold = im.cold_store != nullptr;
   if (cr.spec.kind == RuleKind::kAllOf || cr.spec.kind == RuleKind::kAnyOf) {
-    return impl_->composite_firing[rule].size();
+    return im.composite_firing[rule].size() +
+           static_cast<size_t>(cold ? im.cold_states_by_rule[rule] : 0);
   }
-  return cr.detector >= 0 ? impl_->detectors[cr.detector]->StateCount() : 0;
+  if (cr.detector < 0) return 0;
+  return im.detectors[cr.detector]->StateCount() +
+         static_cast<size_t>(cold ? im.cold_states_by_detector[cr.detector] : 0);
 }
 
 size_t Engine::FiringCount(int rule) const {
   const CompiledRule& cr = rules_->rules()[rule];
   if (!cr.spec.enabled) return 0;
+  const size_t cold = impl_->cold_store ? static_cast<size_t>(impl_->cold_firing_by_rule[rule]) : 0;
   if (cr.spec.kind == RuleKind::kAllOf || cr.spec.kind == RuleKind::kAnyOf) {
-    return impl_->composite_firing[rule].size();
+    return impl_->composite_firing[rule].size() + cold;
   }
-  return cr.detector >= 0 ? impl_->detectors[cr.detector]->FiringCount(cr.slot) : 0;
+  return (cr.detector >= 0 ? impl_->detectors[cr.detector]->FiringCount(cr.slot) : 0) + cold;
 }
 
 size_t Engine::StateCells() const {

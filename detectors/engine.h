@@ -166,6 +166,10 @@ class Engine {
     // composites whose definition is unchanged and start the others empty. Without it such a
     // state is refused (InvalidArgument listing what changed).
     bool keep_unchanged_rules = false;
+    // With a cold store set and the same rules: do not read the key records now; keys come
+    // back from the cold store when touched (start-up time and memory independent of the
+    // number of keys). Ignored when rules changed (every record is then read and rewritten).
+    bool lazy = false;
   };
   struct RestoreReport {
     size_t keys = 0;                         // group key records read
@@ -182,6 +186,39 @@ class Engine {
   // RestoreOptions). After an error the engine is unusable: destroy it.
   Status Restore(const MetaGetter& get_meta, const KeyScanner& scan_keys,
                  const RestoreOptions& options, RestoreReport* report);
+  // Bounded memory. --------------------------------------------------------------------------
+  // Where the engine reads back the state of keys it evicted: the records its checkpoints
+  // wrote, as committed. Called on the engine's thread, during Offer*/SetLaneState/Finish.
+  class ColdStore {
+   public:
+    virtual ~ColdStore() = default;
+    // The committed record of `key`; NotFound when there is none.
+    virtual Status GetKey(std::string_view key, std::string* value) = 0;
+  };
+  struct ColdStats {
+    size_t hot_keys = 0;      // keys whose state is in memory
+    size_t cold_anchors = 0;  // evicted keys kept in memory only for their timers
+    uint64_t evictions = 0;   // keys evicted so far
+    uint64_t loads = 0;       // keys brought back so far
+  };
+  // Turns eviction on; `store` must outlive the engine. Requires EnableCheckpoints(), and must
+  // be set before Restore() for a lazy restore.
+  void SetColdStore(ColdStore* store);
+  // Drops from memory the state of the least recently touched keys that are unchanged since the
+  // last Checkpoint(), until at most `max_hot` keys hold state in memory; a later event or
+  // timer of such a key reads it back from the cold store. Call only right after the
+  // checkpoint's changes were committed to that store. Returns how many keys were evicted.
+  // IsFiring() and StateCells() see keys in memory only; FiringCount() and StateKeys() count
+  // evicted keys too.
+  size_t EvictColdKeys(size_t max_hot);
+  // Tells the engine that the changes of every Checkpoint() so far are committed in the cold
+  // store (until then, keys deleted by a checkpoint are not read back from it).
+  void CheckpointCommitted();
+  ColdStats cold_stats() const;
+  // The first error reading the cold store (then the state of that key is missing: the caller
+  // must stop, never go on with it). Ok otherwise.
+  Status cold_status() const;
+
   // Hex fingerprint of what the rules compute (ids, selectors, windows, lines, time zone,
   // currency rates; not severities, texts or notify), as checkpoints record it.
   std::string RulesFingerprint() const;

@@ -164,15 +164,32 @@ struct Engine::Impl final : DetectorContext {
   bool SaveKeyRecord(uint32_t id, std::string* out);
   void SaveMeta(std::string* out);
   // Loads one key record, mapping detector / rule indices of the writer through the maps.
+  // `loaded` (optional) receives the detectors that got a state, and -1 - rule for composites.
   Status LoadKeyRecord(std::string_view key, std::string_view value, const std::vector<int>& dmap,
-                       const std::vector<int>& rmap, Engine::RestoreReport* report);
+                       const std::vector<int>& rmap, Engine::RestoreReport* report,
+                       std::vector<int>* loaded = nullptr);
+  // `lazy`: key records are not loaded; timer keys become cold anchors, counts all cold.
   Status LoadMeta(StateDecoder* in, const std::vector<int>& dmap, const std::vector<int>& rmap,
-                  const Engine::MetaGetter& get_meta);
+                  const Engine::MetaGetter& get_meta, bool lazy);
   std::string scratch;
   std::vector<uint32_t> scratch_ids;
   std::vector<std::pair<uint32_t, std::string>> scratch_states;
   std::vector<std::pair<uint64_t, int64_t>> dedup_chunks;  // (number, largest ts) stored
   uint64_t next_chunk = 0;
+
+  // Bounded memory (engine_cold.cc).
+  // Brings back the stored state of `key` (id: its cold anchor, or kNone); returns its id now,
+  // or kNone when the store has no state for it.
+  uint32_t LoadCold(std::string_view key, uint32_t id);
+  Engine::ColdStore* cold_store = nullptr;
+  uint64_t clock = 0;  // steps so far: when keys were last touched
+  std::vector<int> identity_dmap, identity_rmap;
+  // States and firing flags of evicted keys, per detector / per rule (composites: per rule).
+  std::vector<int64_t> cold_states_by_detector, cold_states_by_rule, cold_firing_by_rule;
+  Engine::ColdStats cold_stats;
+  Status cold_status;
+  // Keys whose deletion a checkpoint wrote but the store may not have committed yet.
+  absl::flat_hash_set<std::string> uncommitted_removals;
 };
 
 }  // namespace abusewatch

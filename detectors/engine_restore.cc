@@ -24,7 +24,7 @@ Status Bad(std::string_view what) { return Status::Corruption(what); }
 
 Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
                                    const std::vector<int>& dmap, const std::vector<int>& rmap,
-                                   Engine::RestoreReport* report) {
+                                   Engine::RestoreReport* report, std::vector<int>* loaded) {
   const std::string where = "state of key '" + std::string(key) + "'";
   StateDecoder in(value);
   if (in.U8() != kRecordVersion) return Bad(where + ": unknown record version");
@@ -45,6 +45,7 @@ Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
     Status st = detectors[d]->LoadKey(id, bytes);
     if (!st.ok()) return Bad(where + ": " + st.message());
     restored = true;
+    if (loaded != nullptr) loaded->push_back(d);
   }
   const uint64_t m = in.Count(1);
   for (uint64_t i = 0; i < m && in.ok(); ++i) {
@@ -59,6 +60,7 @@ Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
     const uint32_t id = keys.Acquire(key);
     if (!composite_firing[c].insert(id).second) return Bad(where + ": composite listed twice");
     restored = true;
+    if (loaded != nullptr) loaded->push_back(-1 - c);
   }
   Status st = in.Finish(where);
   if (!st.ok()) return st;
@@ -71,7 +73,8 @@ Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
 }
 
 Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
-                              const std::vector<int>& rmap, const Engine::MetaGetter& get_meta) {
+                              const std::vector<int>& rmap, const Engine::MetaGetter& get_meta,
+                              bool lazy) {
   max_ts = in->Signed();
   frontier = in->Signed();
   multi = in->Bool();
@@ -119,8 +122,14 @@ Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
     if (dmap[old] < 0) continue;
     t.detector = dmap[old];
     t.key = keys.Find(key);
-    if (t.key == KeyTable::kNone || detectors[t.detector]->TimerAt(t.key) != t.at) {
-      return Bad("engine state: a timer names a key state that does not have it");
+    if (lazy) {
+      // The key's state stays in the store: a cold anchor holds the key for its timers.
+      if (t.key == KeyTable::kNone) {
+        t.key = keys.Acquire(key);
+        keys.SetCold(t.key, true);
+      }
+    } else if (t.key == KeyTable::kNone || detectors[t.detector]->TimerAt(t.key) != t.at) {
+      continue;  // a timer of a key that was cold then: no longer live
     }
     timers.push_back(t);
   }
@@ -155,6 +164,22 @@ Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
     dedup_chunks.emplace_back(n, in->Signed());
   }
   next_chunk = in->Varint();
+  // Totals at the checkpoint (in memory or evicted): all evicted now when lazy.
+  const uint64_t ntd = in->Count(1);
+  for (uint64_t i = 0; i < ntd && in->ok(); ++i) {
+    const int64_t n = in->Signed();
+    if (i >= dmap.size()) in->Fail();
+    if (in->ok() && lazy) cold_states_by_detector[dmap[i]] = n;
+  }
+  const uint64_t ntr = in->Count(2);
+  for (uint64_t i = 0; i < ntr && in->ok(); ++i) {
+    const int64_t states = in->Signed(), firing = in->Signed();
+    if (i >= rmap.size()) in->Fail();
+    if (in->ok() && lazy) {
+      cold_states_by_rule[rmap[i]] = states;
+      cold_firing_by_rule[rmap[i]] = firing;
+    }
+  }
   if (!in->ok()) return Bad("engine state: truncated or malformed record");
   std::string chunk;
   for (const auto& [n, t] : dedup_chunks) {
@@ -219,11 +244,14 @@ Status Engine::Restore(const MetaGetter& get_meta, const KeyScanner& scan_keys,
     return Status::InvalidArgument("the saved state was written with other rules (" + list +
                                    "): keep the state of the unchanged rules, or rebuild it");
   }
-  st = scan_keys([&](std::string_view key, std::string_view value) {
-    return im.LoadKeyRecord(key, value, dmap, rmap, report);
-  });
-  if (!st.ok()) return st;
-  st = im.LoadMeta(&in, dmap, rmap, get_meta);
+  const bool lazy = options.lazy && changed.empty() && im.cold_store != nullptr;
+  if (!lazy) {
+    st = scan_keys([&](std::string_view key, std::string_view value) {
+      return im.LoadKeyRecord(key, value, dmap, rmap, report);
+    });
+    if (!st.ok()) return st;
+  }
+  st = im.LoadMeta(&in, dmap, rmap, get_meta, lazy);
   if (!st.ok()) return st;
   st = in.Finish("engine state");
   if (!st.ok()) return st;

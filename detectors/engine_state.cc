@@ -203,7 +203,10 @@ void Engine::Checkpoint(CheckpointWriter* out) {
   std::vector<uint32_t> dirty;
   std::vector<std::string> removed;
   im.keys.TakeChanges(&dirty, &removed);
-  for (const std::string& k : removed) out->DeleteKey(k);
+  for (const std::string& k : removed) {
+    out->DeleteKey(k);
+    if (im.cold_store != nullptr) im.uncommitted_removals.insert(k);
+  }
   std::string value;
   for (uint32_t id : dirty) {
     if (!im.keys.Live(id)) continue;
@@ -282,7 +285,9 @@ void Engine::Impl::SaveMeta(std::string* out) {
   // Live timers only (stale heap entries are skipped when they fire anyway), once each.
   std::vector<const Timer*> live;
   for (const Timer& t : timers) {
-    if (keys.Live(t.key) && detectors[t.detector]->TimerAt(t.key) == t.at) live.push_back(&t);
+    if (!keys.Live(t.key)) continue;
+    // A cold key's state is not in memory to tell which of its timers is live: keep them all.
+    if (keys.cold(t.key) || detectors[t.detector]->TimerAt(t.key) == t.at) live.push_back(&t);
   }
   const auto same = [](const Timer* a, const Timer* b) {
     return a->at == b->at && a->detector == b->detector && a->key == b->key;
@@ -322,6 +327,30 @@ void Engine::Impl::SaveMeta(std::string* out) {
     e.Signed(t);
   }
   e.Varint(next_chunk);
+  // Totals (in memory and evicted), so that a lazy restore can count what it did not load.
+  e.Varint(detectors.size());
+  for (size_t d = 0; d < detectors.size(); ++d) {
+    e.Signed(static_cast<int64_t>(detectors[d]->StateCount()) +
+             (cold_store ? cold_states_by_detector[d] : 0));
+  }
+  e.Varint(rules.rules().size());
+  for (size_t r = 0; r < rules.rules().size(); ++r) {
+    const CompiledRule& cr = rules.rules()[r];
+    const bool composite = cr.spec.kind == RuleKind::kAllOf || cr.spec.kind == RuleKind::kAnyOf;
+    int64_t states = composite ? static_cast<int64_t>(composite_firing[r].size()) : 0;
+    int64_t firing = 0;
+    if (composite) {
+      firing = states;
+    } else if (cr.detector >= 0) {
+      firing = static_cast<int64_t>(detectors[cr.detector]->FiringCount(cr.slot));
+    }
+    if (cold_store) {
+      states += cold_states_by_rule[r];
+      firing += cold_firing_by_rule[r];
+    }
+    e.Signed(states);
+    e.Signed(firing);
+  }
 }
 
 }  // namespace abusewatch

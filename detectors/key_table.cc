@@ -34,7 +34,7 @@ void KeyTable::TakeChanges(std::vector<uint32_t>* dirty, std::vector<std::string
     dirty->push_back(id);
   }
   dirty_.clear();
-  removed->swap(removed_);
+  removed->assign(removed_.begin(), removed_.end());
   removed_.clear();
 }
 
@@ -45,11 +45,12 @@ void KeyTable::Collect() {
     auto it = index_.find(AsAbsl(e.key));
     if (it == index_.end() || it->second != id) continue;
     index_.erase(it);
-    if (e.persisted) removed_.push_back(std::move(e.key));
+    if (e.persisted) removed_.insert(std::move(e.key));
     e.key.clear();
     e.key.shrink_to_fit();
     e.dirty = false;
     e.persisted = false;
+    e.cold = false;
     free_.push_back(id);
   }
   released_.clear();

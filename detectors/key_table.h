@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "detectors/huge_page_allocator.h"
 
@@ -58,8 +59,17 @@ class KeyTable {
   // Whether `id` names a key alive now (between steps: referenced by some state).
   bool Live(uint32_t id) const { return id < entries_.size() && entries_[id].refs > 0; }
   void TakeChanges(std::vector<uint32_t>* dirty, std::vector<std::string>* removed);
+  // Cold keys (Engine "Bounded memory"): `touched` is when the key was last used (a step
+  // counter); a cold entry holds only an anchor reference for timers, its state is in the store.
+  void Touch(uint32_t id, uint64_t now) { entries_[id].touched = now; }
+  uint64_t touched(uint32_t id) const { return entries_[id].touched; }
+  bool cold(uint32_t id) const { return entries_[id].cold; }
+  void SetCold(uint32_t id, bool cold) { entries_[id].cold = cold; }
+  bool dirty(uint32_t id) const { return entries_[id].dirty; }
   // Has the next TakeChanges() report `key` as removed (a stored record to delete).
-  void AddRemoved(std::string key) { removed_.push_back(std::move(key)); }
+  void AddRemoved(std::string key) { removed_.insert(std::move(key)); }
+  // Whether `key` is reported as removed by the next TakeChanges().
+  bool IsRemoved(std::string_view key) const { return removed_.contains(AsAbsl(key)); }
   // Calls fn(id) for every live key.
   template <typename Fn>
   void ForEachLive(Fn fn) const {
@@ -72,6 +82,8 @@ class KeyTable {
     uint32_t refs = 0;
     bool dirty = false;
     bool persisted = false;  // a checkpoint wrote a record for it
+    bool cold = false;
+    uint64_t touched = 0;
   };
   absl::flat_hash_map<std::string, uint32_t,
                       absl::container_internal::hash_default_hash<std::string>,
@@ -83,7 +95,7 @@ class KeyTable {
   std::vector<uint32_t> released_;
   bool tracking_ = false;
   std::vector<uint32_t> dirty_;
-  std::vector<std::string> removed_;
+  absl::flat_hash_set<std::string> removed_;
 };
 
 }  // namespace abusewatch

@@ -3,10 +3,33 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+#include <unistd.h>
+
+#include <fstream>
 
 namespace abusewatch {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+// Evicted keys are read back from the committed store.
+struct Checkpointer::Cold final : Engine::ColdStore {
+  explicit Cold(const StateStore* s) : store(s) {}
+  Status GetKey(std::string_view key, std::string* value) override {
+    return store->GetKey(key, value);
+  }
+  const StateStore* store;
+};
 
 struct Checkpointer::Probe {
   explicit Probe(prometheus::Registry& r)
@@ -35,7 +58,27 @@ struct Checkpointer::Probe {
                         .Name("abusewatch_state_store_bytes")
                         .Help("Size of the state store on disk (RocksDB estimate)")
                         .Register(r)
-                        .Add({})) {}
+                        .Add({})),
+        hot_keys(prometheus::BuildGauge()
+                     .Name("abusewatch_state_hot_keys")
+                     .Help("Group keys whose state is in memory (the rest is in the store)")
+                     .Register(r)
+                     .Add({})),
+        evictions(prometheus::BuildCounter()
+                      .Name("abusewatch_state_evictions_total")
+                      .Help("Keys whose state moved out of memory (state.max_hot_keys)")
+                      .Register(r)
+                      .Add({})),
+        loads(prometheus::BuildCounter()
+                  .Name("abusewatch_state_loads_total")
+                  .Help("Evicted keys read back from the store when touched")
+                  .Register(r)
+                  .Add({})),
+        resident(prometheus::BuildGauge()
+                     .Name("abusewatch_resident_memory_bytes")
+                     .Help("Resident memory of the process (VmRSS), at the last checkpoint")
+                     .Register(r)
+                     .Add({})) {}
   prometheus::Family<prometheus::Counter>& results;
   prometheus::Counter& ok;
   prometheus::Counter& failed;
@@ -43,13 +86,19 @@ struct Checkpointer::Probe {
   prometheus::Gauge& bytes;
   prometheus::Gauge& timestamp;
   prometheus::Gauge& store_bytes;
+  prometheus::Gauge& hot_keys;
+  prometheus::Counter& evictions;
+  prometheus::Counter& loads;
+  prometheus::Gauge& resident;
+  uint64_t loads_seen = 0;
 };
 
 Checkpointer::Checkpointer(Options options, std::unique_ptr<StateStore> store,
-                           std::unique_ptr<Probe> probe)
+                           std::unique_ptr<Probe> probe, std::unique_ptr<Cold> cold)
     : options_(std::move(options)),
       store_(std::move(store)),
       probe_(std::move(probe)),
+      cold_(std::move(cold)),
       last_attempt_(Clock::now()) {}
 
 Checkpointer::~Checkpointer() = default;
@@ -74,10 +123,18 @@ Status Checkpointer::Open(const Options& options, Metrics* metrics, Logger* log,
       !s.ok()) {
     return s;
   }
+  const bool bounded = options.state.max_hot_keys > 0;
+  std::unique_ptr<Cold> cold;
+  if (bounded) {
+    cold = std::make_unique<Cold>(store.get());
+    (*engine)->EnableCheckpoints();
+    (*engine)->SetColdStore(cold.get());
+  }
   if (store->HasCheckpoint()) {
     const StateStoreInfo info = store->Info();
     Engine::RestoreOptions ro;
     ro.keep_unchanged_rules = policy == "keep_unchanged";
+    ro.lazy = bounded;
     const StateStore* st = store.get();
     Status s = (*engine)->Restore(
         [st](std::string_view name, std::string* value) { return st->GetMeta(name, value); },
@@ -90,6 +147,11 @@ Status Checkpointer::Open(const Options& options, Metrics* metrics, Logger* log,
       if (Status o = StateStore::Open(dir, true, true, &store); !o.ok()) return o;
       restored->report = Engine::RestoreReport();
       *engine = make_engine();  // the failed restore may have loaded part of the state
+      if (bounded) {
+        cold = std::make_unique<Cold>(store.get());
+        (*engine)->EnableCheckpoints();
+        (*engine)->SetColdStore(cold.get());
+      }
     } else if (!s.ok()) {
       std::string hint = s.code() == Status::Code::kInvalidArgument
                              ? " (start with --state-keep-unchanged or --state-rebuild, or set "
@@ -119,8 +181,13 @@ Status Checkpointer::Open(const Options& options, Metrics* metrics, Logger* log,
     log->Info("state " + dir + ": no saved state; reading the inputs from their start");
   }
   auto probe = std::make_unique<Probe>(*metrics->registry());
-  out->reset(new Checkpointer(options, std::move(store), std::move(probe)));
+  out->reset(new Checkpointer(options, std::move(store), std::move(probe), std::move(cold)));
   return Status::Ok();
+}
+
+void Checkpointer::PrepareEngine(Engine* engine) const {
+  engine->EnableCheckpoints();
+  if (cold_) engine->SetColdStore(cold_.get());
 }
 
 bool Checkpointer::Due(Clock::time_point now) const {
@@ -141,11 +208,21 @@ Status Checkpointer::Checkpoint(Engine* engine, const Source& source) {
     return s;  // pending_ is kept: the next attempt commits it with the new changes
   }
   pending_.reset();
+  engine->CheckpointCommitted();
+  if (cold_) engine->EvictColdKeys(static_cast<size_t>(options_.state.max_hot_keys));
   probe_->ok.Increment();
   probe_->duration.Set(std::chrono::duration<double>(Clock::now() - t0).count());
   probe_->bytes.Set(static_cast<double>(bytes));
   probe_->timestamp.SetToCurrentTime();
   probe_->store_bytes.Set(static_cast<double>(store_->Info().approximate_bytes));
+  probe_->resident.Set(static_cast<double>(ResidentBytes()));
+  if (cold_) {
+    const Engine::ColdStats cs = engine->cold_stats();
+    probe_->hot_keys.Set(static_cast<double>(cs.hot_keys));
+    probe_->evictions.Increment(static_cast<double>(cs.evictions) - probe_->evictions.Value());
+    probe_->loads.Increment(static_cast<double>(cs.loads - probe_->loads_seen));
+    probe_->loads_seen = cs.loads;
+  }
   return Status::Ok();
 }
 

@@ -18,6 +18,14 @@
 //   gauge   abusewatch_checkpoint_bytes                   the last batch, keys and values
 //   gauge   abusewatch_checkpoint_timestamp_seconds       wall time of the last success
 //   gauge   abusewatch_state_store_bytes                  on disk, RocksDB's estimate
+//   gauge   abusewatch_state_hot_keys                     keys whose state is in memory
+//   counter abusewatch_state_evictions_total              keys moved out of memory
+//   counter abusewatch_state_loads_total                  evicted keys read back
+//   gauge   abusewatch_resident_memory_bytes              the process's resident set (VmRSS)
+//
+// Bounded memory (state.max_hot_keys > 0): the engine reads evicted keys back from the store
+// (Engine::ColdStore over StateStore::GetKey); after each committed checkpoint the least
+// recently used keys beyond the budget are evicted; a restore then loads no key up front.
 //
 // Thread safety: used by the daemon's loop thread only.
 #ifndef ABUSEWATCH_DAEMON_STATE_CHECKPOINTER_H_
@@ -64,6 +72,9 @@ class Checkpointer {
 
   ~Checkpointer();
 
+  // Sets up a new engine (a reload with new rules) like Open() did: checkpoints on, and the
+  // cold store when memory is bounded. Call before restoring it from store().
+  void PrepareEngine(Engine* engine) const;
   // Whether checkpoint_interval has passed since the last attempt.
   bool Due(std::chrono::steady_clock::time_point now) const;
   // Writes the engine's changes and the source's cursors atomically (see the file comment for
@@ -73,11 +84,14 @@ class Checkpointer {
 
  private:
   struct Probe;
-  Checkpointer(Options options, std::unique_ptr<StateStore> store, std::unique_ptr<Probe> probe);
+  struct Cold;
+  Checkpointer(Options options, std::unique_ptr<StateStore> store, std::unique_ptr<Probe> probe,
+               std::unique_ptr<Cold> cold);
 
   const Options options_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<Probe> probe_;
+  std::unique_ptr<Cold> cold_;                  // the engine's cold store, when bounded
   std::unique_ptr<StateStore::Batch> pending_;  // a batch whose commit failed
   std::chrono::steady_clock::time_point last_attempt_;
 };

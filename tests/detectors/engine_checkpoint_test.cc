@@ -18,7 +18,15 @@ namespace abusewatch::testing {
 namespace {
 
 // A store: applies CheckpointWriter calls to maps (what RocksDB does in the daemon).
-struct MemStore : CheckpointWriter {
+struct MemStore : CheckpointWriter, Engine::ColdStore {
+  Status GetKey(std::string_view k, std::string* v) override {
+    auto it = keys.find(std::string(k));
+    if (it == keys.end()) return Status::NotFound(k);
+    *v = it->second;
+    ++gets;
+    return Status::Ok();
+  }
+  int gets = 0;
   std::map<std::string, std::string> keys, meta;
   void PutKey(std::string_view k, std::string_view v) override { keys[std::string(k)] = v; }
   void DeleteKey(std::string_view k) override { keys.erase(std::string(k)); }
@@ -109,13 +117,16 @@ Outcomes Uninterrupted(const std::shared_ptr<const RuleSet>& rules, const std::v
 
 // Checkpoints after random records; after some checkpoints, "crashes" a few records later:
 // what was emitted since the checkpoint is forgotten and a new engine resumes from it.
+// With `evict`, after each checkpoint at most a few keys stay in memory (the rest come back
+// from the store when touched), and restores are lazy half of the time.
 Outcomes Interrupted(const std::shared_ptr<const RuleSet>& rules, const std::vector<Op>& lines,
-                     ref::Rng& rng, std::string* error) {
+                     ref::Rng& rng, std::string* error, bool evict = false) {
   Outcomes out;
   MemStore store;
   auto rec = std::make_unique<FullRecorder>();
   auto engine = std::make_unique<Engine>(rules, rec.get());
   engine->EnableCheckpoints();
+  if (evict) engine->SetColdStore(&store);
   std::vector<std::string> kept;  // transitions and outcomes as of the last checkpoint
   std::vector<std::string> kept_outcomes;
   size_t resume = 0;  // first line after the last checkpoint
@@ -126,7 +137,12 @@ Outcomes Interrupted(const std::shared_ptr<const RuleSet>& rules, const std::vec
       rec = std::make_unique<FullRecorder>();
       engine = std::make_unique<Engine>(rules, rec.get());
       Engine::RestoreReport report;
-      Status s = engine->Restore(store.Getter(), store.Scanner(), {}, &report);
+      Engine::RestoreOptions ro;
+      if (evict) {
+        engine->SetColdStore(&store);
+        ro.lazy = rng.Percent(50);
+      }
+      Status s = engine->Restore(store.Getter(), store.Scanner(), ro, &report);
       if (!s.ok()) {
         *error = "restore: " + s.message();
         return out;
@@ -139,6 +155,14 @@ Outcomes Interrupted(const std::shared_ptr<const RuleSet>& rules, const std::vec
     out.outcomes.push_back(Apply(*engine, lines[i]));
     if (rng.Percent(15)) {
       engine->Checkpoint(&store);
+      if (evict) {
+        engine->CheckpointCommitted();
+        engine->EvictColdKeys(static_cast<size_t>(rng.Range(0, 3)));
+      }
+      if (!engine->cold_status().ok()) {
+        *error = "cold: " + engine->cold_status().message();
+        return out;
+      }
       for (std::string& t : rec->lines) kept.push_back(std::move(t));
       rec->lines.clear();
       kept_outcomes = out.outcomes;
@@ -172,6 +196,71 @@ TEST(EngineCheckpointTest, RandomCrashesGiveTheUninterruptedRun) {
   EXPECT_GT(restores, static_cast<int>(kSeeds));  // crashes did happen, often
   std::printf("checkpoints: %d restores over %llu seeds\n", restores,
               static_cast<unsigned long long>(kSeeds));
+}
+
+// Bounded memory: keys evicted after every checkpoint come back from the store when touched,
+// by an event or a timer; lazy restores load nothing up front. Same results.
+TEST(EngineCheckpointTest, EvictedKeysComeBackTheSame) {
+  constexpr uint64_t kSeeds = 1500;
+  int restores = 0;
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    ref::Rng rng(seed * 104729);
+    EngineConfig config = ref::RandomConfig(rng);
+    std::shared_ptr<const RuleSet> rules;
+    ASSERT_TRUE(RuleSet::Compile(config, &rules).ok()) << seed;
+    const std::vector<Op> lines = SingleLane(ref::RandomStream(config, rng));
+    const Outcomes want = Uninterrupted(rules, lines);
+    std::string error;
+    const Outcomes got = Interrupted(rules, lines, rng, &error, /*evict=*/true);
+    ASSERT_EQ(error, "") << "seed " << seed;
+    ASSERT_EQ(got.outcomes, want.outcomes) << "seed " << seed;
+    ASSERT_EQ(got.transitions, want.transitions) << "seed " << seed;
+    restores += got.restores;
+  }
+  EXPECT_GT(restores, static_cast<int>(kSeeds));
+}
+
+// Gauges count evicted keys: StateKeys and FiringCount do not change when keys are evicted,
+// nor across a lazy restore.
+TEST(EngineCheckpointTest, CountsIncludeEvictedKeys) {
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    ref::Rng rng(seed * 31);
+    EngineConfig config = ref::RandomConfig(rng);
+    std::shared_ptr<const RuleSet> rules;
+    ASSERT_TRUE(RuleSet::Compile(config, &rules).ok());
+    FullRecorder rec;
+    Engine engine(rules, &rec);
+    engine.EnableCheckpoints();
+    MemStore store;
+    engine.SetColdStore(&store);
+    Rejection rej;
+    for (const std::string& l : ref::RandomStream(config, rng)) {
+      if (!Blank(l)) engine.Offer(l, &rej);
+    }
+    auto counts = [&](const Engine& e) {
+      std::vector<size_t> c;
+      for (size_t r = 0; r < rules->rules().size(); ++r) {
+        c.push_back(e.StateKeys(static_cast<int>(r)));
+        c.push_back(e.FiringCount(static_cast<int>(r)));
+      }
+      return c;
+    };
+    const std::vector<size_t> before = counts(engine);
+    engine.Checkpoint(&store);
+    engine.CheckpointCommitted();
+    engine.EvictColdKeys(0);
+    EXPECT_EQ(engine.cold_stats().hot_keys, 0u) << seed;
+    EXPECT_EQ(counts(engine), before) << "seed " << seed;
+    FullRecorder rec2;
+    Engine lazy(rules, &rec2);
+    lazy.SetColdStore(&store);
+    Engine::RestoreOptions ro;
+    ro.lazy = true;
+    Engine::RestoreReport report;
+    ASSERT_TRUE(lazy.Restore(store.Getter(), store.Scanner(), ro, &report).ok());
+    EXPECT_EQ(report.keys, 0u);
+    EXPECT_EQ(counts(lazy), before) << "seed " << seed;
+  }
 }
 
 // Lanes: records on random lanes, lanes going idle, active and closed between them.
