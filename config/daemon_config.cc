@@ -416,7 +416,11 @@ std::string DescribeDaemonConfig(const DaemonConfig& c) {
   out += c.state.dir.empty()
              ? std::string("state none (a restart starts empty)\n")
              : "state " + c.state.dir + " every " + std::to_string(c.state.checkpoint_interval_ms) +
-                   " ms, on rules change: " + c.state.on_rules_change + "\n";
+                   " ms, on rules change: " + c.state.on_rules_change +
+                   (c.state.max_hot_keys > 0
+                        ? ", at most " + std::to_string(c.state.max_hot_keys) + " keys in memory"
+                        : std::string()) +
+                   "\n";
   return out;
 }
 

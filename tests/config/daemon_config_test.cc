@@ -97,6 +97,26 @@ TEST_F(DaemonConfigTest, KafkaSourceWithTopicPerStream) {
               AllOf(StartsWith(path_ + ":4:14:"), HasSubstr("unknown stream \"payments\"")));
 }
 
+TEST_F(DaemonConfigTest, StateSection) {
+  DaemonConfig c;
+  ASSERT_TRUE(Load("version: 1\n", &c).ok());
+  EXPECT_EQ(c.state.dir, "");  // no durable state by default
+  ASSERT_TRUE(Load("state:\n  dir: st\n  checkpoint_interval: 2s\n  on_rules_change: "
+                   "keep_unchanged\n  max_hot_keys: 1000\n",
+                   &c)
+                  .ok());
+  EXPECT_EQ(c.state.dir, (dir_ / "st").string());  // relative to the config file
+  EXPECT_EQ(c.state.checkpoint_interval_ms, 2000);
+  EXPECT_EQ(c.state.on_rules_change, "keep_unchanged");
+  EXPECT_EQ(c.state.max_hot_keys, 1000);
+  EXPECT_THAT(DescribeDaemonConfig(c), HasSubstr("at most 1000 keys in memory"));
+  EXPECT_THAT(Error("state:\n  checkpoint_interval: 2s\n"), HasSubstr("\"dir\""));
+  EXPECT_THAT(Error("state:\n  dir: st\n  on_rules_change: merge\n"),
+              AllOf(StartsWith(path_ + ":3:20:"), HasSubstr("refuse, keep_unchanged or rebuild")));
+  EXPECT_THAT(Error("state:\n  dir: st\n  max_hot_keys: -1\n"), StartsWith(path_ + ":3:"));
+  EXPECT_THAT(Error("state:\n  dir: st\n  checkpoint: 1s\n"), HasSubstr("checkpoint"));
+}
+
 TEST_F(DaemonConfigTest, KafkaSourceErrorsNamePositions) {
   EXPECT_THAT(Error("sources:\n  - type: kafka\n    topics: [a]\n"),
               HasSubstr("missing required key \"brokers\""));
