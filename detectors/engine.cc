@@ -74,7 +74,7 @@ uint32_t Engine::Impl::AcquireKey(FieldId field) {
 }
 
 void Engine::Impl::Schedule(int detector, uint32_t key, int64_t at) {
-  timers.push_back({at, timer_seq++, detector, key});
+  timers.push_back({at, keys.hash(key), detector, key});
   std::push_heap(timers.begin(), timers.end());
 }
 

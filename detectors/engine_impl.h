@@ -22,13 +22,21 @@ namespace engine_internal {
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint32_t kUnset = KeyTable::kNone - 1;
 
+// Timers due at the same instant run in a canonical order, (detector, hash of the key string),
+// not in scheduling order: so a restored engine, which schedules its timers from the key
+// records, runs them in the same order as the engine that wrote them.
 struct Timer {
   int64_t at;
-  uint64_t seq;
+  uint64_t hash;  // KeyTable::hash(key)
   int detector;
   uint32_t key;
   // Min-heap order for std::push_heap (which builds a max-heap).
-  bool operator<(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  bool operator<(const Timer& o) const {
+    if (at != o.at) return at > o.at;
+    if (detector != o.detector) return detector > o.detector;
+    if (hash != o.hash) return hash > o.hash;
+    return key > o.key;
+  }
 };
 
 // An accepted event waiting in the reorder buffer, with its lane, its sequence number among
@@ -149,7 +157,6 @@ struct Engine::Impl final : DetectorContext {
   uint64_t arrivals = 0;                 // accepted events so far
   std::vector<std::unique_ptr<Event>> pool;
   std::vector<Timer> timers;  // heap
-  uint64_t timer_seq = 0;
   const Event* current = nullptr;
   std::array<uint32_t, kNumFields> key_cache;
   std::vector<Transition> step;  // this step's transitions
@@ -165,9 +172,14 @@ struct Engine::Impl final : DetectorContext {
   void SaveMeta(std::string* out);
   // Loads one key record, mapping detector / rule indices of the writer through the maps.
   // `loaded` (optional) receives the detectors that got a state, and -1 - rule for composites.
+  // With `schedule`, the timers of the loaded states are scheduled (a restore; a cold key
+  // brought back already has its timers in the heap).
   Status LoadKeyRecord(std::string_view key, std::string_view value, const std::vector<int>& dmap,
                        const std::vector<int>& rmap, Engine::RestoreReport* report,
-                       std::vector<int>* loaded = nullptr);
+                       std::vector<int>* loaded = nullptr, bool schedule = false);
+  // Lazy restore: makes `key` a cold anchor for the timers its record lists.
+  Status AnchorKeyRecord(std::string_view key, std::string_view value,
+                         const std::vector<int>& dmap);
   // `lazy`: key records are not loaded; timer keys become cold anchors, counts all cold.
   Status LoadMeta(StateDecoder* in, const std::vector<int>& dmap, const std::vector<int>& rmap,
                   const Engine::MetaGetter& get_meta, bool lazy);

@@ -24,7 +24,8 @@ Status Bad(std::string_view what) { return Status::Corruption(what); }
 
 Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
                                    const std::vector<int>& dmap, const std::vector<int>& rmap,
-                                   Engine::RestoreReport* report, std::vector<int>* loaded) {
+                                   Engine::RestoreReport* report, std::vector<int>* loaded,
+                                   bool schedule) {
   const std::string where = "state of key '" + std::string(key) + "'";
   StateDecoder in(value);
   if (in.U8() != kRecordVersion) return Bad(where + ": unknown record version");
@@ -34,6 +35,7 @@ Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
   const uint64_t n = in.Count(2);
   for (uint64_t i = 0; i < n && in.ok(); ++i) {
     const uint64_t old = in.Varint();
+    const int64_t timer = in.Signed();
     std::string_view bytes = in.Bytes();
     if (!in.ok() || old >= dmap.size()) return Bad(where + ": malformed record");
     const int d = dmap[old];
@@ -44,6 +46,8 @@ Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
     const uint32_t id = keys.Acquire(key);
     Status st = detectors[d]->LoadKey(id, bytes);
     if (!st.ok()) return Bad(where + ": " + st.message());
+    if (detectors[d]->TimerAt(id) != timer) return Bad(where + ": timer mismatch");
+    if (schedule && timer != kNoTime) Schedule(d, id, timer);
     restored = true;
     if (loaded != nullptr) loaded->push_back(d);
   }
@@ -72,6 +76,28 @@ Status Engine::Impl::LoadKeyRecord(std::string_view key, std::string_view value,
   return Status::Ok();
 }
 
+Status Engine::Impl::AnchorKeyRecord(std::string_view key, std::string_view value,
+                                     const std::vector<int>& dmap) {
+  StateDecoder in(value);
+  if (in.U8() != kRecordVersion) return Bad("state of key '" + std::string(key) + "': version");
+  uint32_t id = KeyTable::kNone;
+  const uint64_t n = in.Count(2);
+  for (uint64_t i = 0; i < n && in.ok(); ++i) {
+    const uint64_t old = in.Varint();
+    const int64_t timer = in.Signed();
+    in.Bytes();
+    if (!in.ok() || old >= dmap.size() || dmap[old] < 0) break;
+    if (timer == kNoTime) continue;
+    if (id == KeyTable::kNone) {
+      id = keys.Acquire(key);  // the anchor's one reference
+      keys.SetCold(id, true);
+    }
+    timers.push_back({timer, keys.hash(id), dmap[old], id});
+  }
+  if (!in.ok()) return Bad("state of key '" + std::string(key) + "': malformed record");
+  return Status::Ok();
+}
+
 Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
                               const std::vector<int>& rmap, const Engine::MetaGetter& get_meta,
                               bool lazy) {
@@ -79,7 +105,6 @@ Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
   frontier = in->Signed();
   multi = in->Bool();
   arrivals = in->Varint();
-  timer_seq = in->Varint();
   const uint64_t nl = in->Count(7);
   if (nl == 0 || nl > Engine::kMaxLanes) return Bad("engine state: bad lane count");
   lanes.resize(nl);
@@ -110,28 +135,6 @@ Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
     }
     if (!l.buffer.empty()) buffered_lanes.push_back(static_cast<uint32_t>(li));
     buffered += l.buffer.size();
-  }
-  const uint64_t nt = in->Count(4);
-  for (uint64_t i = 0; i < nt && in->ok(); ++i) {
-    Timer t;
-    t.at = in->Signed();
-    t.seq = in->Varint();
-    const uint64_t old = in->Varint();
-    std::string_view key = in->Bytes();
-    if (!in->ok() || old >= dmap.size()) break;
-    if (dmap[old] < 0) continue;
-    t.detector = dmap[old];
-    t.key = keys.Find(key);
-    if (lazy) {
-      // The key's state stays in the store: a cold anchor holds the key for its timers.
-      if (t.key == KeyTable::kNone) {
-        t.key = keys.Acquire(key);
-        keys.SetCold(t.key, true);
-      }
-    } else if (t.key == KeyTable::kNone || detectors[t.detector]->TimerAt(t.key) != t.at) {
-      continue;  // a timer of a key that was cold then: no longer live
-    }
-    timers.push_back(t);
   }
   std::make_heap(timers.begin(), timers.end());
   pending_at = in->Signed();
@@ -245,12 +248,11 @@ Status Engine::Restore(const MetaGetter& get_meta, const KeyScanner& scan_keys,
                                    "): keep the state of the unchanged rules, or rebuild it");
   }
   const bool lazy = options.lazy && changed.empty() && im.cold_store != nullptr;
-  if (!lazy) {
-    st = scan_keys([&](std::string_view key, std::string_view value) {
-      return im.LoadKeyRecord(key, value, dmap, rmap, report);
-    });
-    if (!st.ok()) return st;
-  }
+  st = scan_keys([&](std::string_view key, std::string_view value) {
+    return lazy ? im.AnchorKeyRecord(key, value, dmap)
+                : im.LoadKeyRecord(key, value, dmap, rmap, report, nullptr, /*schedule=*/true);
+  });
+  if (!st.ok()) return st;
   st = im.LoadMeta(&in, dmap, rmap, get_meta, lazy);
   if (!st.ok()) return st;
   st = in.Finish("engine state");

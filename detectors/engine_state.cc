@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
-#include <tuple>
 
 #include "detectors/engine_impl.h"
 #include "detectors/selector.h"
@@ -190,6 +189,7 @@ bool Engine::Impl::SaveKeyRecord(uint32_t id, std::string* out) {
   e.Varint(scratch_states.size());
   for (const auto& [d, bytes] : scratch_states) {
     e.Varint(d);
+    e.Signed(detectors[d]->TimerAt(id));  // readable without decoding the state (lazy restore)
     e.Bytes(bytes);
   }
   scratch_states.clear();
@@ -262,7 +262,6 @@ void Engine::Impl::SaveMeta(std::string* out) {
   e.Signed(frontier);
   e.U8(multi);
   e.Varint(arrivals);
-  e.Varint(timer_seq);
   e.Varint(lanes.size());
   for (const Lane& l : lanes) {
     e.U8(static_cast<uint8_t>(l.state));
@@ -281,28 +280,6 @@ void Engine::Impl::SaveMeta(std::string* out) {
       e.Varint(b.arrival);
       b.event->Save(&e);
     }
-  }
-  // Live timers only (stale heap entries are skipped when they fire anyway), once each.
-  std::vector<const Timer*> live;
-  for (const Timer& t : timers) {
-    if (!keys.Live(t.key)) continue;
-    // A cold key's state is not in memory to tell which of its timers is live: keep them all.
-    if (keys.cold(t.key) || detectors[t.detector]->TimerAt(t.key) == t.at) live.push_back(&t);
-  }
-  const auto same = [](const Timer* a, const Timer* b) {
-    return a->at == b->at && a->detector == b->detector && a->key == b->key;
-  };
-  std::sort(live.begin(), live.end(), [](const Timer* a, const Timer* b) {
-    return std::tie(a->at, a->detector, a->key, a->seq) <
-           std::tie(b->at, b->detector, b->key, b->seq);
-  });
-  live.erase(std::unique(live.begin(), live.end(), same), live.end());
-  e.Varint(live.size());
-  for (const Timer* t : live) {
-    e.Signed(t->at);
-    e.Varint(t->seq);
-    e.Varint(static_cast<uint64_t>(t->detector));
-    e.Bytes(keys.Get(t->key));
   }
   e.Signed(pending_at);
   e.Varint(pending.size());
@@ -366,6 +343,7 @@ Status Engine::DescribeKeyRecord(const RuleSet& rules, std::string_view value, s
   const uint64_t n = in.Count(2);
   for (uint64_t i = 0; i < n && in.ok(); ++i) {
     const uint64_t d = in.Varint();
+    in.Signed();  // its timer
     std::string_view bytes = in.Bytes();
     if (!in.ok() || d >= rules.detectors().size()) {
       return Status::Corruption("key record: detector index out of range (other rules?)");

@@ -1,5 +1,7 @@
 #include "detectors/key_table.h"
 
+#include <xxhash.h>
+
 namespace abusewatch {
 
 uint32_t KeyTable::Acquire(std::string_view key) {
@@ -18,6 +20,7 @@ uint32_t KeyTable::Acquire(std::string_view key) {
   }
   entries_[id].key.assign(key);
   entries_[id].refs = 1;
+  entries_[id].hash = XXH3_64bits(key.data(), key.size());
   index_.emplace(entries_[id].key, id);
   return id;
 }

@@ -41,6 +41,8 @@ class KeyTable {
   void Collect();
 
   std::string_view Get(uint32_t id) const { return entries_[id].key; }
+  // XXH3-64 of the key string: the same in every process (unlike the index's hash).
+  uint64_t hash(uint32_t id) const { return entries_[id].hash; }
   size_t size() const { return index_.size(); }
 
   // Change tracking for checkpoints (off until enabled). MarkDirty() notes that the state of
@@ -84,6 +86,7 @@ class KeyTable {
     bool persisted = false;  // a checkpoint wrote a record for it
     bool cold = false;
     uint64_t touched = 0;
+    uint64_t hash = 0;
   };
   absl::flat_hash_map<std::string, uint32_t,
                       absl::container_internal::hash_default_hash<std::string>,
