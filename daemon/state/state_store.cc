@@ -1,6 +1,8 @@
 // StateStore on RocksDB (see state_store.h and README.md in this directory).
 #include "daemon/state/state_store.h"
 
+#include "daemon/state/checkpoint_marker.h"
+
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
@@ -435,6 +437,9 @@ class StateStoreImpl final : public StateStore {
     checkpoints_ = seq;
     written_ms_ = ms;
     if (b->rules_) rules_ = *b->rules_;
+    // Committed (WAL synced): now the marker. If it cannot be written it stays behind, which
+    // Open() accepts; the next commit tries again.
+    WriteCheckpointMarker(dir_, seq);
     return Status::Ok();
   }
 
@@ -581,6 +586,17 @@ Status StateStore::Open(const std::string& dir, bool create_if_missing, bool ver
   if (!rs.ok()) return FromRocks(dir, "opening the state store", rs);
   auto store = std::make_unique<StateStoreImpl>(dir, db, std::move(handles));
   Status s = store->Load(/*created=*/fresh);
+  if (s.ok()) {
+    uint64_t marked = 0;
+    s = ReadCheckpointMarker(dir, &marked);
+    if (s.ok() && marked > store->Info().checkpoints) {
+      s = Damaged(dir, "it holds checkpoint " + std::to_string(store->Info().checkpoints) +
+                           " but checkpoint " + std::to_string(marked) +
+                           " was committed (a damaged WAL or MANIFEST)");
+    } else if (!s.ok()) {
+      s = Damaged(dir, s.message());
+    }
+  }
   if (s.ok() && verify) s = store->Verify();
   if (s.ok()) *out = std::move(store);
   return s;
@@ -591,6 +607,7 @@ Status StateStore::Destroy(const std::string& dir) {
   if (!fs::exists(dir, ec)) return Status::Ok();
   const fs::perms perms = fs::status(dir, ec).permissions();
   const rocksdb::Options options = MakeOptions();
+  RemoveCheckpointMarker(dir);
   auto rs = rocksdb::DestroyDB(dir, options, Descriptors(options));
   if (!rs.ok()) return FromRocks(dir, "removing the state store", rs);
   // DestroyDB removes the directory when it ends up empty; the contract keeps it.

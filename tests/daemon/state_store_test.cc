@@ -2,6 +2,8 @@
 // incompatible and damaged directories (damaged SST files, MANIFEST, values, a torn WAL tail).
 #include "daemon/state/state_store.h"
 
+#include "daemon/state/checkpoint_marker.h"
+
 #define XXH_STATIC_LINKING_ONLY
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -582,6 +584,37 @@ TEST(StateStoreTest, ManifestCutAnywhere) {
 }
 
 // Three commits left in the WAL, its tail torn: recovery ends on a checkpoint boundary.
+// A flipped byte in the middle of the WAL: RocksDB's point-in-time recovery stops there
+// without an error; the checkpoint marker catches it.
+TEST(StateStoreTest, DamagedWalIsDetected) {
+  TempDir tmp;
+  {
+    std::unique_ptr<StateStore> store = MustOpen(tmp.dir());
+    for (int b = 1; b <= 4; ++b) {
+      std::map<std::string, std::string> keys;
+      for (int i = 0; i < 50; ++i) keys["k" + std::to_string(b) + "-" + std::to_string(i)] = "v";
+      ASSERT_TRUE(Commit(store.get(), keys, "m", {{"f", 0, uint64_t(b)}}).ok());
+    }
+  }
+  const auto logs = FilesEndingIn(tmp.dir(), ".log");
+  ASSERT_FALSE(logs.empty());
+  const uint64_t size = fs::file_size(logs.back());
+  {
+    std::fstream f(logs.back(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    f.write("\xff\x00\xff\x00\xff\x00\xff\x00", 8);
+  }
+  std::unique_ptr<StateStore> store;
+  Status s = StateStore::Open(tmp.dir(), true, /*verify=*/true, &store);
+  ASSERT_FALSE(s.ok()) << "opened at checkpoint " << store->Info().checkpoints;
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("checkpoint 4 was committed"), std::string::npos) << s.ToString();
+  // A damaged marker is refused too.
+  { std::ofstream(tmp.dir() + "/ABUSEWATCH-CHECKPOINT") << "abusewatch state checkpoint 1\nxx\n"; }
+  s = StateStore::Open(tmp.dir(), true, true, &store);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+}
+
 TEST(StateStoreTest, TornWalTail) {
   for (uint64_t cut : {1, 3, 8, 40, 300, 3000}) {
     SCOPED_TRACE(cut);
@@ -608,7 +641,15 @@ TEST(StateStoreTest, TornWalTail) {
     fs::resize_file(logs.back(), size - cut);
 
     std::unique_ptr<StateStore> store;
+    // The marker says checkpoint 3 was committed: a store that lost it is damaged.
     Status s = StateStore::Open(tmp.dir(), true, /*verify=*/true, &store);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), Status::Code::kCorruption);
+    EXPECT_NE(s.message().find(tmp.dir()), std::string::npos) << s.ToString();
+    EXPECT_NE(s.message().find("checkpoint 3 was committed"), std::string::npos) << s.ToString();
+    // A torn tail from a crash inside the last commit: its marker was never written.
+    ASSERT_TRUE(WriteCheckpointMarker(tmp.dir(), 2).ok());
+    s = StateStore::Open(tmp.dir(), true, /*verify=*/true, &store);
     if (!s.ok()) {
       EXPECT_NE(s.message().find(tmp.dir()), std::string::npos) << s.ToString();
       continue;
