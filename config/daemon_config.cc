@@ -359,7 +359,12 @@ Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
     StateConfig& st = c.state;
     Status s = MapView::Make(path, e->value, e->value_pos, "state", &m);
     if (s.ok()) {
-      s = m.CheckAllowed({"dir", "checkpoint_interval", "on_rules_change", "max_hot_keys"});
+      s = m.CheckAllowed({"dir", "checkpoint_interval", "on_rules_change", "max_hot_keys",
+                          "lane_restore_timeout"});
+    }
+    if (s.ok() && m.Find("lane_restore_timeout")) {
+      s = ReadDuration(*m.Find("lane_restore_timeout"), "lane_restore_timeout", 1,
+                       &st.lane_restore_timeout_ms);
     }
     if (s.ok() && m.Find("max_hot_keys")) {
       s = ReadInteger(*m.Find("max_hot_keys"), "max_hot_keys", 0, INT64_MAX, &st.max_hot_keys);

@@ -25,6 +25,7 @@
 //     checkpoint_interval: 10s                 # and at graceful stop
 //     on_rules_change: refuse                  # refuse | keep_unchanged | rebuild
 //     max_hot_keys: 1000000                    # keys kept in memory; the rest in RocksDB (0: all)
+//     lane_restore_timeout: 60s                # wait for restored partitions to come back
 //
 // Relative paths are relative to the directory of the config file. In `secret` and in Kafka
 // `properties` values, "${env:NAME}" is replaced by an environment variable and "${file:PATH}"
@@ -96,6 +97,10 @@ struct StateConfig {
   // Memory budget: at most this many keys hold their state in memory; the least recently used
   // others are evicted after each checkpoint and read back when touched. 0: no limit.
   int64_t max_hot_keys = 0;
+  // Kafka partitions restored from a checkpoint hold event time back until the group assigns
+  // them again (a killed instance stays in the group until its session times out); those not
+  // back after this long are closed (they went to another instance).
+  int64_t lane_restore_timeout_ms = 60'000;
 };
 
 struct DaemonConfig {

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -139,6 +140,8 @@ class Daemon {
   void RefreshGauges();
   // /readyz: config loaded (always, once running), state restored and the source connected.
   void UpdateReady();
+  // After a restore: closes the restored lanes not assigned back within lane_restore_timeout.
+  void WaitForRestoredLanes(bool connected);
   // Durable state: restores the engine (or makes a fresh one) and positions the source.
   int OpenState();
   // Rules changed on reload with durable state: checkpoint, restore under the new rules.
@@ -162,6 +165,7 @@ class Daemon {
   // Lanes restored from a checkpoint, waiting for the source's first assignment: those it does
   // not assign are closed then (their partitions went to another instance).
   std::vector<uint32_t> restored_lanes_;
+  Clock::time_point restore_deadline_{};
 
   static constexpr size_t kBatch = 64;
   std::vector<SourceRecord> recs_;
@@ -269,15 +273,31 @@ void Daemon::ResetFiringGauges() {
   }
 }
 
-void Daemon::UpdateReady() {
-  const bool ready = source_->connected();
-  if (ready && !restored_lanes_.empty()) {
-    // The first assignment after a restore: lanes it did not bring back are closed.
-    for (uint32_t lane : restored_lanes_) {
-      if (lanes_.count(lane) == 0) engine_->SetLaneState(lane, LaneState::kClosed);
-    }
+void Daemon::WaitForRestoredLanes(bool connected) {
+  // Restored lanes keep holding event time back until their partitions are assigned again: a
+  // first assignment may miss some while the killed instance is still in the group.
+  restored_lanes_.erase(std::remove_if(restored_lanes_.begin(), restored_lanes_.end(),
+                                       [this](uint32_t lane) { return lanes_.count(lane) > 0; }),
+                        restored_lanes_.end());
+  if (!connected || restored_lanes_.empty()) return;
+  const auto now = Clock::now();
+  if (restore_deadline_ == Clock::time_point{}) {
+    restore_deadline_ = now + std::chrono::milliseconds(cfg_.daemon.state.lane_restore_timeout_ms);
+    log_.Info("state: waiting up to " +
+              std::to_string(cfg_.daemon.state.lane_restore_timeout_ms / 1000) + " s for " +
+              std::to_string(restored_lanes_.size()) + " restored partition(s) to be assigned");
+  } else if (now >= restore_deadline_) {
+    for (uint32_t lane : restored_lanes_) engine_->SetLaneState(lane, LaneState::kClosed);
+    log_.Warn("state: " + std::to_string(restored_lanes_.size()) +
+              " restored partition(s) not assigned back within lane_restore_timeout: closed "
+              "(their state stays with this instance's checkpoint)");
     restored_lanes_.clear();
   }
+}
+
+void Daemon::UpdateReady() {
+  const bool ready = source_->connected();
+  if (!restored_lanes_.empty()) WaitForRestoredLanes(ready);
   if (ready == ready_.load()) return;
   ready_ = ready;
   metrics_.SetReady(ready);
