@@ -7,8 +7,8 @@ namespace abusewatch {
 uint32_t KeyTable::Acquire(std::string_view key) {
   auto it = index_.find(AsAbsl(key));
   if (it != index_.end()) {
-    ++entries_[it->second].refs;
-    return it->second;
+    ++entries_[*it].refs;
+    return *it;
   }
   uint32_t id;
   if (!free_.empty()) {
@@ -21,7 +21,7 @@ uint32_t KeyTable::Acquire(std::string_view key) {
   entries_[id].key.assign(key);
   entries_[id].refs = 1;
   entries_[id].hash = XXH3_64bits(key.data(), key.size());
-  index_.emplace(entries_[id].key, id);
+  index_.insert(id);
   return id;
 }
 
@@ -46,7 +46,7 @@ void KeyTable::Collect() {
     Entry& e = entries_[id];
     if (e.refs != 0) continue;
     auto it = index_.find(AsAbsl(e.key));
-    if (it == index_.end() || it->second != id) continue;
+    if (it == index_.end() || *it != id) continue;
     index_.erase(it);
     if (e.persisted) removed_.insert(std::move(e.key));
     e.key.clear();

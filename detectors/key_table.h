@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "detectors/huge_page_allocator.h"
 
@@ -28,10 +29,14 @@ class KeyTable {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
+  KeyTable() : index_(0, IdHash{this}, IdEq{this}) {}
+  KeyTable(const KeyTable&) = delete;  // the index refers to this table
+  KeyTable& operator=(const KeyTable&) = delete;
+
   // Id of `key`, or kNone. Does not add a reference.
   uint32_t Find(std::string_view key) const {
     auto it = index_.find(AsAbsl(key));
-    return it == index_.end() ? kNone : it->second;
+    return it == index_.end() ? kNone : *it;
   }
   // Id of `key`, creating it if needed, and adds one reference.
   uint32_t Acquire(std::string_view key);
@@ -75,7 +80,7 @@ class KeyTable {
   // Calls fn(id) for every live key.
   template <typename Fn>
   void ForEachLive(Fn fn) const {
-    for (const auto& [key, id] : index_) fn(id);
+    for (uint32_t id : index_) fn(id);
   }
 
  private:
@@ -88,11 +93,25 @@ class KeyTable {
     uint64_t touched = 0;
     uint64_t hash = 0;
   };
-  absl::flat_hash_map<std::string, uint32_t,
-                      absl::container_internal::hash_default_hash<std::string>,
-                      absl::container_internal::hash_default_eq<std::string>,
-                      HugePageAllocator<std::pair<const std::string, uint32_t>>>
-      index_;
+  // The index holds ids only (4 bytes a key); hashing and comparing go through the entries'
+  // strings, and lookups by string are heterogeneous. So each key string is stored once.
+  struct IdHash {
+    using is_transparent = void;
+    const KeyTable* t;
+    size_t operator()(uint32_t id) const { return (*this)(AsAbsl(t->entries_[id].key)); }
+    size_t operator()(absl::string_view s) const { return absl::Hash<absl::string_view>()(s); }
+  };
+  struct IdEq {
+    using is_transparent = void;
+    const KeyTable* t;
+    absl::string_view S(uint32_t id) const { return AsAbsl(t->entries_[id].key); }
+    static absl::string_view S(absl::string_view s) { return s; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return S(a) == S(b);
+    }
+  };
+  absl::flat_hash_set<uint32_t, IdHash, IdEq, HugePageAllocator<uint32_t>> index_;
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> released_;
