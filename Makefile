@@ -13,7 +13,7 @@ DEB_PACKAGES = cmake ninja-build g++ make pkg-config python3 clang-format \
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev prometheus-cpp-dev librdkafka-dev libssl-dev librocksdb-dev \
   default-jre-headless maven kcat prometheus-alertmanager prometheus
 
-.PHONY: all deps build run replay-sample test test-fast asan bench scenarios format check-format clean
+.PHONY: all deps build run replay-sample test test-fast asan bench scenarios format check-format clean install
 
 all: build
 
@@ -75,3 +75,47 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging-root]: the binary to $(PREFIX)/bin, the
+# systemd unit to $(PREFIX)/lib/systemd/system, the sysusers entry, the production config
+# (deploy/abusewatch.yaml) and the legal pack to /etc/abusewatch (an existing, different file
+# is kept and the new one written next to it as <file>.dist), the Prometheus rules, Alertmanager
+# example, Grafana dashboard and runbook to $(PREFIX)/share. Builds first only when the binary is
+# missing. Without DESTDIR, as root: creates the `abusewatch` user. See deploy/README.md.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+SYSCONFDIR  ?= /etc
+DATADIR     ?= $(PREFIX)/share/abusewatch
+DOCDIR      ?= $(PREFIX)/share/doc/abusewatch
+
+install: $(if $(wildcard $(BUILD)/abusewatch),,build)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/abusewatch/packs $(DESTDIR)$(DATADIR)/prometheus \
+	  $(DESTDIR)$(DATADIR)/alertmanager $(DESTDIR)$(DATADIR)/grafana $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BUILD)/abusewatch $(DESTDIR)$(BINDIR)/abusewatch
+	sed -e 's|/usr/local/bin/abusewatch|$(BINDIR)/abusewatch|g' \
+	  -e 's|/etc/abusewatch|$(SYSCONFDIR)/abusewatch|g' deploy/systemd/abusewatch.service \
+	  > $(DESTDIR)$(UNITDIR)/abusewatch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/abusewatch.service
+	install -m 0644 deploy/systemd/abusewatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/abusewatch.conf
+	@for pair in deploy/abusewatch.yaml:abusewatch.yaml \
+	    config/packs/legal-cn-2019.yaml:packs/legal-cn-2019.yaml; do \
+	  src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/abusewatch/$${pair#*:}; \
+	  if [ -e "$$dst" ] && ! cmp -s "$$src" "$$dst"; then \
+	    install -m 0644 "$$src" "$$dst.dist"; echo "kept $$dst (new version: $$dst.dist)"; \
+	  else install -m 0644 "$$src" "$$dst"; fi; \
+	done
+	install -m 0644 deploy/prometheus/abusewatch-rules.yml deploy/prometheus/prometheus.yml \
+	  $(DESTDIR)$(DATADIR)/prometheus/
+	install -m 0644 deploy/alertmanager/example.yml $(DESTDIR)$(DATADIR)/alertmanager/
+	install -m 0644 deploy/grafana/abusewatch.json $(DESTDIR)$(DATADIR)/grafana/
+	install -m 0644 docs/runbook.md deploy/README.md $(DESTDIR)$(DOCDIR)/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && ! getent passwd abusewatch >/dev/null; then \
+	  if command -v systemd-sysusers >/dev/null; then \
+	    systemd-sysusers $(SYSUSERSDIR)/abusewatch.conf; \
+	  else useradd --system --home-dir /var/lib/abusewatch --shell /usr/sbin/nologin abusewatch; fi; \
+	fi
+	@echo "installed; next: systemctl daemon-reload && systemctl enable --now abusewatch"
