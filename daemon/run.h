@@ -37,7 +37,7 @@ namespace abusewatch {
 
 struct RunOptions {
   std::string config;
-  bool log_json = false;  // --log-format json
+  bool log_json = false;              // --log-format json
   bool state_rebuild = false;         // --state-rebuild
   bool state_keep_unchanged = false;  // --state-keep-unchanged
 };
