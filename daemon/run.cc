@@ -255,7 +255,9 @@ int Daemon::OpenState() {
                " (the source changed: start with --state-rebuild)");
     return 2;
   }
-  if (restored.from_start) source_->StartFromBeginning();
+  // Inputs without a saved position have no record in the state: read them from their start
+  // (not from the group's committed offsets, which may be ahead of what the state reflects).
+  source_->StartFromBeginning();
   if (cfg_.daemon.sources[0].type == "kafka") {
     for (uint32_t lane = 0; lane < Engine::kMaxLanes; ++lane) {
       if (engine_->lane_state(lane) != LaneState::kClosed) restored_lanes_.push_back(lane);

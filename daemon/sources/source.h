@@ -82,10 +82,11 @@ class Source {
   virtual Status SetStartCursors(const std::vector<SourceCursor>& /*cursors*/) {
     return Status::Ok();
   }
-  // There is no saved state to resume (a new or rebuilt state directory): read every input
-  // from the start of what it retains, ignoring positions committed elsewhere (Kafka: the
-  // group's committed offsets). Inputs with a start cursor still start there. Call before the
-  // first Poll(). A file source starts at its beginning anyway.
+  // Durable state is on: an input without a start cursor has no record in the state (a new or
+  // rebuilt state directory, or a partition that delivered nothing before the checkpoint), so
+  // read it from the start of what it retains, ignoring positions committed elsewhere (Kafka:
+  // the group's committed offsets). Inputs with a start cursor still start there. Call before
+  // the first Poll(). A file source starts at its beginning anyway.
   virtual void StartFromBeginning() {}
   // Commits what MarkDone() marked (Kafka: offsets to the group, asynchronously unless `sync`).
   virtual Status Commit(bool /*sync*/) { return Status::Ok(); }
