@@ -135,8 +135,13 @@ std::string Config(const std::string& brokers, const std::string& group, const s
   std::ostringstream c;
   c << "version: 1\ninclude: [" << pack << "]\n"
     << extra_rules << "sources:\n  - {type: kafka, brokers: \"" << brokers << "\", group: " << group
-    << ", topics: [" << topic
-    << "], idle_timeout: 2s, commit_interval: 200ms,"
+    << ", topics: ["
+    << topic
+    // idle_timeout: a partition silent this long stops holding event time back. In slow builds
+    // (ASan) one partition's backlog can fill the consumer queue for seconds while the others
+    // deliver nothing; with 2 s they went idle, event time ran ahead and their records came
+    // back late (the same happens without restarts: it is the idle timeout's contract).
+    << "], idle_timeout: 20s, commit_interval: 200ms,"
     // A member killed with -9 stays in the group until its session times out, and the next run
     // waits for that in its first rebalance: the broker's minimum instead of 45 s.
     << " properties: {session.timeout.ms: \"6000\", heartbeat.interval.ms: \"1000\"}}\n"
