@@ -93,12 +93,7 @@ class AbsenceDetector final : public Detector {
     }
     s.firing = in.Bool();
     s.timer_at = in.Signed();
-    Status st = in.Finish("absence state");
-    if (!st.ok()) return st;
-    if (!states_.try_emplace(key, std::move(s)).second) {
-      return Status::Corruption("absence state: the key appears twice");
-    }
-    return Status::Ok();
+    return StoreLoadedState(states_, key, std::move(s), in, "absence");
   }
 
   void Describe(uint32_t key, std::string* out) const override {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "detectors/event.h"
@@ -78,6 +79,20 @@ class Detector {
   const int index_;
   const DetectorSpec& spec_;
 };
+
+// The end of a detector's LoadKey(): `in`'s outcome, then the decoded state `s` stored for `key`
+// in `states` (Corruption naming `kind` when the key already has one).
+template <typename Map, typename State>
+Status StoreLoadedState(Map& states, uint32_t key, State&& s, const StateDecoder& in,
+                        std::string_view kind) {
+  const std::string what = std::string(kind) + " state";
+  Status st = in.Finish(what);
+  if (!st.ok()) return st;
+  if (!states.try_emplace(key, std::forward<State>(s)).second) {
+    return Status::Corruption(what + ": the key appears twice");
+  }
+  return Status::Ok();
+}
 
 std::unique_ptr<Detector> MakeThresholdDetector(const RuleSet& rules, int index);
 std::unique_ptr<Detector> MakeAbsenceDetector(const RuleSet& rules, int index);

@@ -113,12 +113,7 @@ class SequenceDetector final : public Detector {
     s.has_unless = in.Bool();
     s.last_unless = in.Signed();
     s.timer_at = in.Signed();
-    Status st = in.Finish("sequence state");
-    if (!st.ok()) return st;
-    if (!states_.try_emplace(key, std::move(s)).second) {
-      return Status::Corruption("sequence state: the key appears twice");
-    }
-    return Status::Ok();
+    return StoreLoadedState(states_, key, std::move(s), in, "sequence");
   }
 
   void Describe(uint32_t key, std::string* out) const override {

@@ -158,12 +158,7 @@ class ThresholdDetector final : public Detector {
     }
     s.evidence.Load(&in);
     if (s.firing >> spec_.rules.size() != 0) in.Fail();
-    Status st = in.Finish("threshold state");
-    if (!st.ok()) return st;
-    if (!states_.try_emplace(key, std::move(s)).second) {
-      return Status::Corruption("threshold state: the key appears twice");
-    }
-    return Status::Ok();
+    return StoreLoadedState(states_, key, std::move(s), in, "threshold");
   }
 
   void Describe(uint32_t key, std::string* out) const override {
