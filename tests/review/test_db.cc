@@ -1,10 +1,10 @@
 #include "tests/review/test_db.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <string>
-
-#include <unistd.h>
 
 namespace abusewatch::testing {
 
