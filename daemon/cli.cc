@@ -15,6 +15,7 @@
 #include "daemon/gen/gen_kafka.h"
 #include "daemon/gen/generator.h"
 #include "daemon/replay.h"
+#include "daemon/review/audit_cli.h"
 #include "daemon/run.h"
 #include "daemon/state/state_cli.h"
 #include "detectors/rule_set.h"
@@ -197,6 +198,22 @@ int Run(int argc, char** argv) {
   st->add_option("--key", state.key, "inspect: the group key (account, subject, ...)");
   st->add_option("--output", state.output, "export: JSON Lines file; - for standard output");
 
+  AuditCliOptions audit;
+  CLI::App* au = app.add_subcommand(
+      "audit",
+      "Check the compliance review store's audit log: recompute its SHA-256 hash chain and\n"
+      "report the first edited, deleted or reordered entry. Examples:\n"
+      "  abusewatch audit verify --db state/review.sqlite\n"
+      "  abusewatch audit verify --postgres 'host=db dbname=abusewatch' --expect-head 42:ab12...");
+  au->footer("Exit status: 0 intact (prints the head SEQ:HASH), 1 broken or unreadable, 2 usage.");
+  au->add_option("command", audit.command, "verify")->required()->check(CLI::IsMember({"verify"}));
+  CLI::Option* audit_db = au->add_option("--db", audit.db, "the review store's SQLite file");
+  CLI::Option* audit_pg =
+      au->add_option("--postgres", audit.postgres, "the review store's PostgreSQL conninfo");
+  audit_db->excludes(audit_pg);
+  au->add_option("--expect-head", audit.expect_head,
+                 "SEQ:HASH recorded earlier: also detects a truncated tail");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -216,6 +233,7 @@ int Run(int argc, char** argv) {
     }
     return RunStateCli(state, std::cout, std::cerr);
   }
+  if (au->parsed()) return RunAuditCli(audit, std::cout, std::cerr);
   if (gn->parsed()) {
     if (!gen_start.empty() && !ParseRfc3339(gen_start, &gen.start_ms)) {
       std::cerr << "abusewatch: --start must be an RFC 3339 time with offset\n";

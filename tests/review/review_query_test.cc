@@ -1,0 +1,277 @@
+// ReviewService queries: every filter and the keyset pagination against a brute-force filter over
+// a seeded random population, Counts, and the timing of List / Counts over 100 000 cases.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "daemon/review/review_service.h"
+#include "tests/review/review_test_util.h"
+
+namespace abusewatch::testing {
+namespace {
+
+using QueryTest = ReviewFixture;
+
+const char* const kRules[] = {"art11_1", "art11_2", "art12_2", "art12_5", "hygiene"};
+const char* const kSeverities[] = {"info", "warning", "critical"};
+const char* const kUsers[] = {"alice", "bob", "carol"};
+
+std::string BasisFor(int rule) {
+  if (rule < 2) return std::string(kArt11) + " (" + kRules[rule] + ")";
+  if (rule < 4) return std::string(kArt12) + " (" + kRules[rule] + ")";
+  return "internal hygiene rule, 100% fine_print";  // LIKE metacharacters in the text
+}
+
+bool Matches(const CaseFilter& f, const CaseDetail& d) {
+  const CaseSummary& s = d.summary;
+  if (f.status && s.status != *f.status) return false;
+  if (f.decision && s.decision != *f.decision) return false;
+  auto any_clause = [&](auto pred) {
+    return std::any_of(d.clauses.begin(), d.clauses.end(), pred);
+  };
+  if (f.rule_id && !any_clause([&](const Clause& c) { return c.rule_id == *f.rule_id; })) {
+    return false;
+  }
+  if (f.severity && !any_clause([&](const Clause& c) { return c.severity == *f.severity; })) {
+    return false;
+  }
+  if (f.clause &&
+      !any_clause([&](const Clause& c) { return c.basis.find(*f.clause) != std::string::npos; })) {
+    return false;
+  }
+  if (f.account) {
+    if (f.account_prefix ? s.account.rfind(*f.account, 0) != 0 : s.account != *f.account) {
+      return false;
+    }
+  }
+  if (f.assignee && s.assignee != *f.assignee) return false;
+  int64_t t = f.time_field == CaseFilter::TimeField::kOpened ? s.opened_at_ms : s.updated_at_ms;
+  if (f.from_ms && t < *f.from_ms) return false;
+  if (f.to_ms && t >= *f.to_ms) return false;
+  if (f.knowledge_and_serious && !(s.knowledge && s.serious)) return false;
+  return true;
+}
+
+TEST_P(QueryTest, FiltersAndPaginationMatchBruteForce) {
+  std::mt19937_64 rng(20260101);
+  auto pick = [&rng](int n) { return static_cast<int>(rng() % n); };
+  const int64_t t0 = now_;
+  // Population: 150 keys, 2-3 transitions each, random workflow steps; the clock moves in
+  // coarse steps so many cases share updated_at (ties are broken by id).
+  for (int k = 0; k < 150; ++k) {
+    now_ += pick(3) * 1000;
+    std::string key = (k % 3 == 0 ? "acct-" : k % 3 == 1 ? "acct_x" : "sub-") + std::to_string(k);
+    int n = 1 + pick(3);
+    for (int i = 0; i < n; ++i) {
+      int rule = pick(5);
+      CaseTransition t = MakeTransition(kRules[rule], key, pick(4) != 0, now_ + i,
+                                        i == 0 || pick(2), BasisFor(rule), kSeverities[pick(3)]);
+      ASSERT_TRUE(service_->RecordTransition(t).ok());
+    }
+    int64_t id = 0;
+    if (!service_->FindCase(key, &id).ok()) continue;
+    if (pick(2)) ASSERT_TRUE(service_->Assign(alice_, id, kUsers[pick(3)]).ok());
+    if (pick(3) == 0) continue;
+    ASSERT_TRUE(service_->StartReview(alice_, id).ok());
+    if (pick(2)) {
+      const char* decisions[] = {"confirmed", "false_positive", "needs_information"};
+      const char* decision = decisions[pick(3)];
+      ASSERT_TRUE(service_->Decide(alice_, id, {decision, "because"}).ok());
+      if (pick(2) && std::string(decision) != "needs_information") {
+        ASSERT_TRUE(service_->Close(bob_, id, "done").ok());
+      }
+    }
+  }
+  // Every case, in full.
+  CasePage all;
+  CaseFilter every;
+  every.limit = 500;
+  ASSERT_TRUE(service_->List(every, &all).ok());
+  ASSERT_GT(all.cases.size(), 100u);
+  ASSERT_TRUE(all.next_cursor.empty());
+  std::vector<CaseDetail> details;
+  for (const CaseSummary& s : all.cases) {
+    details.emplace_back();
+    ASSERT_TRUE(service_->Get(s.id, &details.back()).ok());
+  }
+  std::sort(details.begin(), details.end(), [](const CaseDetail& a, const CaseDetail& b) {
+    return std::make_pair(a.summary.updated_at_ms, a.summary.id) >
+           std::make_pair(b.summary.updated_at_ms, b.summary.id);
+  });
+  const char* const kStatuses[] = {"open", "in_review", "decided", "closed"};
+  for (int round = 0; round < 300; ++round) {
+    CaseFilter f;
+    if (pick(4) == 0) f.status = kStatuses[pick(4)];
+    if (pick(6) == 0) f.decision = pick(2) ? "confirmed" : "false_positive";
+    if (pick(5) == 0) f.rule_id = kRules[pick(5)];
+    if (pick(5) == 0) f.severity = kSeverities[pick(3)];
+    if (pick(5) == 0) {
+      const char* clauses[] = {"第十二条", "第十一条", "100%", "_", "fine_print", "FINE"};
+      f.clause = clauses[pick(6)];
+    }
+    if (pick(5) == 0) {
+      const char* prefixes[] = {"acct-", "acct_", "acct", "sub-1", "acct-3"};
+      f.account = prefixes[pick(5)];
+      f.account_prefix = pick(3) != 0;
+    }
+    if (pick(6) == 0) f.assignee = pick(4) == 0 ? "" : kUsers[pick(3)];
+    if (pick(4) == 0) {
+      f.time_field = pick(2) ? CaseFilter::TimeField::kOpened : CaseFilter::TimeField::kUpdated;
+      int64_t a = t0 + pick(200) * 1000, b = a + pick(200) * 1000;
+      if (pick(3)) f.from_ms = a;
+      if (pick(3)) f.to_ms = b;
+    }
+    if (pick(6) == 0) f.knowledge_and_serious = true;
+    f.limit = 1 + pick(40);
+    std::vector<int64_t> expected;
+    std::map<std::string, int64_t> expected_counts;
+    for (const CaseDetail& d : details) {
+      if (Matches(f, d)) expected.push_back(d.summary.id);
+      CaseFilter no_status = f;
+      no_status.status.reset();
+      if (Matches(no_status, d)) ++expected_counts[d.summary.status];
+    }
+    std::vector<int64_t> got;
+    CaseFilter page_filter = f;
+    for (int pages = 0;; ++pages) {
+      ASSERT_LT(pages, 200);
+      CasePage page;
+      ReviewResult r = service_->List(page_filter, &page);
+      ASSERT_TRUE(r.ok()) << r.message;
+      ASSERT_LE(page.cases.size(), static_cast<size_t>(f.limit));
+      for (const CaseSummary& s : page.cases) got.push_back(s.id);
+      if (page.next_cursor.empty()) break;
+      ASSERT_EQ(page.cases.size(), static_cast<size_t>(f.limit));
+      page_filter.cursor = page.next_cursor;
+    }
+    ASSERT_EQ(got, expected) << "round " << round;
+    std::vector<StatusCount> counts;
+    ASSERT_TRUE(service_->Counts(f, &counts).ok());
+    std::map<std::string, int64_t> got_counts;
+    for (const StatusCount& c : counts) got_counts[c.status] = c.count;
+    ASSERT_EQ(got_counts, expected_counts) << "round " << round;
+  }
+}
+
+TEST_P(QueryTest, LimitsAndCursorValidation) {
+  for (int i = 0; i < 60; ++i) OpenCase("acct-" + std::to_string(i));
+  CasePage page;
+  ASSERT_TRUE(service_->List({}, &page).ok());
+  EXPECT_EQ(page.cases.size(), 50u);  // the default limit
+  EXPECT_FALSE(page.next_cursor.empty());
+  CaseFilter f;
+  f.limit = 501;
+  EXPECT_EQ(service_->List(f, &page).code, ReviewErrc::kBadInput);
+  f.limit = -1;
+  EXPECT_EQ(service_->List(f, &page).code, ReviewErrc::kBadInput);
+  f.limit = 500;
+  ASSERT_TRUE(service_->List(f, &page).ok());
+  EXPECT_EQ(page.cases.size(), 60u);
+  f.cursor = "not-a-cursor";
+  EXPECT_EQ(service_->List(f, &page).code, ReviewErrc::kBadInput);
+  f.cursor = "zz";
+  EXPECT_EQ(service_->List(f, &page).code, ReviewErrc::kBadInput);
+  CaseFilter bad;
+  bad.severity = "fatal";
+  EXPECT_EQ(service_->List(bad, &page).code, ReviewErrc::kBadInput);
+  bad = CaseFilter();
+  bad.clause = "";
+  EXPECT_EQ(service_->List(bad, &page).code, ReviewErrc::kBadInput);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int64_t kBudgetMs = 1000;  // sanitizers slow everything down about tenfold
+#else
+constexpr int64_t kBudgetMs = 100;
+#endif
+
+TEST_P(QueryTest, HundredThousandCasesStayFast) {
+  std::unique_ptr<SqlDb> db = Direct();
+  ASSERT_TRUE(db->Begin().ok());
+  const std::string seq =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) ";
+  Status s = db->Exec(
+      seq +
+          "INSERT INTO cases (id, account, status, assignee, severity, knowledge, serious, "
+          "opened_at, "
+          "updated_at) SELECT i, 'acct-' || CAST(i AS TEXT), CASE i % 4 WHEN 0 THEN 'open' WHEN 1 "
+          "THEN 'in_review' WHEN 2 THEN 'decided' ELSE 'closed' END, CASE i % 3 WHEN 0 THEN "
+          "'alice' "
+          "ELSE '' END, i % 3, CASE WHEN i % 7 = 0 THEN 1 ELSE 0 END, CASE WHEN i % 11 = 0 THEN 1 "
+          "ELSE 0 END, ? + i * 10, ? + (i % 20000) * 10 FROM n",
+      {now_, now_});
+  ASSERT_TRUE(s.ok()) << s.message();
+  s = db->Exec(seq +
+               "INSERT INTO clauses (case_id, rule_id, firing, value, threshold, severity, basis, "
+               "explain_zh, explain_en, first_at, last_at) SELECT i, 'rule-' || CAST(i % 50 AS "
+               "TEXT), 1, '1', '1', CASE i % 3 WHEN 0 THEN 'info' WHEN 1 THEN 'warning' ELSE "
+               "'critical' END, CASE WHEN i % 2 = 0 THEN '法释〔2019〕15号 第十二条' ELSE "
+               "'法释〔2019〕15号 第十一条' END, '', '', 0, 0 FROM n");
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_TRUE(db->Commit().ok());
+  if (GetParam() == "postgresql") ASSERT_TRUE(db->ExecScript("ANALYZE").ok());
+
+  auto timed = [&](const char* what, const CaseFilter& f, size_t expect_min) {
+    auto start = std::chrono::steady_clock::now();
+    CasePage page;
+    ReviewResult r = service_->List(f, &page);
+    int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_GE(page.cases.size(), expect_min) << what;
+    EXPECT_LT(ms, kBudgetMs) << what;
+    // The next page too.
+    if (!page.next_cursor.empty()) {
+      CaseFilter next = f;
+      next.cursor = page.next_cursor;
+      start = std::chrono::steady_clock::now();
+      ASSERT_TRUE(service_->List(next, &page).ok());
+      ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start)
+               .count();
+      EXPECT_LT(ms, kBudgetMs) << what << " (second page)";
+    }
+  };
+  CaseFilter f;
+  timed("all", f, 50);
+  f.status = "open";
+  timed("status", f, 50);
+  f.clause = "第十二条";
+  timed("status + clause", f, 50);
+  f = CaseFilter();
+  f.rule_id = "rule-7";
+  timed("rule", f, 50);
+  f = CaseFilter();
+  f.knowledge_and_serious = true;
+  timed("knowledge + serious", f, 50);
+  f = CaseFilter();
+  f.assignee = "alice";
+  f.limit = 500;
+  timed("assignee, 500", f, 500);
+  f = CaseFilter();
+  f.account = "acct-9999";
+  f.account_prefix = true;
+  timed("account prefix", f, 11);
+
+  auto start = std::chrono::steady_clock::now();
+  std::vector<StatusCount> counts;
+  ASSERT_TRUE(service_->Counts({}, &counts).ok());
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - start)
+                   .count();
+  EXPECT_LT(ms, kBudgetMs) << "counts";
+  int64_t total = 0;
+  for (const StatusCount& c : counts) total += c.count;
+  EXPECT_EQ(total, 100000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueryTest, ::testing::ValuesIn(TestBackends()));
+
+}  // namespace
+}  // namespace abusewatch::testing
