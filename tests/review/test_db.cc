@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -220,6 +221,98 @@ int FreeLoopbackPort() {
   return port;
 }
 
+// chown -R (no symlinks are followed).
+bool ChownTree(const fs::path& root, uid_t uid, gid_t gid) {
+  if (lchown(root.c_str(), uid, gid) != 0) return false;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (lchown(it->path().c_str(), uid, gid) != 0) return false;
+  }
+  return !ec;
+}
+
+// What a cached cluster depends on: the server binary and the initdb arguments below.
+std::string TemplateKey(const std::string& bin) {
+  struct stat st {};
+  stat((bin + "/postgres").c_str(), &st);
+  return "v1 " + bin + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtime);
+}
+
+// The directory of this test binary, where the initdb result is cached ("" if unknown).
+std::string TemplateCacheDir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec || exe.empty()) return "";
+  return (exe.parent_path() / "pg-template").string();
+}
+
+// Creates dir/data: a copy of the cached cluster when there is one for these binaries (about
+// 0.1 s instead of initdb's second), else initdb, whose result is then cached beside the test
+// binary for the next processes. The cache is only an optimization: any failure there falls
+// back to initdb.
+bool InitCluster(const std::string& bin, const std::string& dir, const RunAs& run_as,
+                 std::string* note, std::string* error) {
+  const std::string data = dir + "/data";
+  const std::string cache = TemplateCacheDir();
+  const std::string key = TemplateKey(bin);
+  int lock_fd = -1;
+  if (!cache.empty() && !EnvIs("AW_PG_NO_TEMPLATE", "1")) {
+    lock_fd = open((cache + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd >= 0 && flock(lock_fd, LOCK_EX) != 0) {
+      close(lock_fd);
+      lock_fd = -1;
+    }
+  }
+  const auto unlock = [&] {
+    if (lock_fd >= 0) close(lock_fd);  // releases the flock
+    lock_fd = -1;
+  };
+  if (lock_fd >= 0 && ReadFile(cache + "/key") == key) {
+    std::error_code ec;
+    fs::copy(cache + "/data", data, fs::copy_options::recursive, ec);
+    if (!ec && (!run_as.needed || ChownTree(data, run_as.uid, run_as.gid))) {
+      unlock();
+      *note = "copied from " + cache;
+      return true;
+    }
+    fs::remove_all(data, ec);  // and initdb below
+  }
+
+  // Trust authentication (loopback and our own socket directory only), UTF-8, C locale.
+  const std::string initdb_log = dir + "/initdb.log";
+  pid_t pid = Spawn({bin + "/initdb", "-D", data, "-U", kSuperuser, "--auth=trust", "--no-sync",
+                     "--encoding=UTF8", "--locale=C", "--no-instructions"},
+                    initdb_log, run_as, error);
+  if (pid < 0) {
+    unlock();
+    return false;
+  }
+  const int initdb_rc = WaitExit(pid);
+  if (initdb_rc != 0) {
+    unlock();
+    *error = "initdb" + (run_as.needed ? " (as " + run_as.name + ")" : std::string()) + " exited " +
+             std::to_string(initdb_rc) + ":\n" + TailLines(ReadFile(initdb_log), 30);
+    return false;
+  }
+  *note = "initdb";
+  if (lock_fd >= 0) {
+    // Into a temporary directory, then renamed: a half-written cache is never used.
+    const std::string tmp = cache + ".tmp";
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    fs::create_directory(tmp, ec);
+    if (!ec) fs::copy(data, tmp + "/data", fs::copy_options::recursive, ec);
+    if (!ec) {
+      std::ofstream(tmp + "/key", std::ios::binary | std::ios::trunc) << key;
+      fs::remove_all(cache, ec);
+      fs::rename(tmp, cache, ec);
+    }
+    if (ec) fs::remove_all(tmp, ec);
+  }
+  unlock();
+  return true;
+}
+
 // The watchdog: stops the server (SIGQUIT, then SIGKILL) within ~1 s once the owner process
 // is gone (a zombie counts as gone), then removes the directory when asked; exits quietly when
 // the server ends first. Arguments: owner pid, server pid, directory, cleanup (1/0).
@@ -296,18 +389,9 @@ std::unique_ptr<PostgresServer> PostgresServer::Start(std::string* error) {
     return nullptr;
   }
 
-  // initdb: trust authentication (loopback and our own socket directory only), UTF-8, C locale.
-  const std::string initdb_log = dir + "/initdb.log";
-  pid_t pid = Spawn({bin + "/initdb", "-D", dir + "/data", "-U", kSuperuser, "--auth=trust",
-                     "--no-sync", "--encoding=UTF8", "--locale=C", "--no-instructions"},
-                    initdb_log, run_as, error);
-  if (pid < 0) return nullptr;
-  const int initdb_rc = WaitExit(pid);
-  if (initdb_rc != 0) {
-    *error = "initdb" + (run_as.needed ? " (as " + run_as.name + ")" : std::string()) + " exited " +
-             std::to_string(initdb_rc) + ":\n" + TailLines(ReadFile(initdb_log), 30);
-    return nullptr;
-  }
+  // initdb, or a copy of the cluster a previous test process made with it.
+  std::string initdb_note;
+  if (!InitCluster(bin, dir, run_as, &initdb_note, error)) return nullptr;
 
   // postgres on a free port; another process may take the port between our probe and the
   // server's bind: then the server exits at once and we try another one.
@@ -320,32 +404,32 @@ std::unique_ptr<PostgresServer> PostgresServer::Start(std::string* error) {
       return nullptr;
     }
     server->port_ = port;
-    pid = Spawn({bin + "/postgres",
-                 "-D",
-                 dir + "/data",
-                 "-p",
-                 std::to_string(port),
-                 "-c",
-                 "listen_addresses=127.0.0.1",
-                 "-c",
-                 "unix_socket_directories=" + dir,
-                 "-c",
-                 "fsync=off",
-                 "-c",
-                 "full_page_writes=off",
-                 "-c",
-                 "synchronous_commit=off",
-                 "-c",
-                 "shared_buffers=32MB",
-                 "-c",
-                 "max_connections=100",
-                 "-c",
-                 "autovacuum=off",
-                 "-c",
-                 "log_min_messages=warning",
-                 "-c",
-                 "log_min_error_statement=panic"},
-                log, run_as, error);
+    const pid_t pid = Spawn({bin + "/postgres",
+                             "-D",
+                             dir + "/data",
+                             "-p",
+                             std::to_string(port),
+                             "-c",
+                             "listen_addresses=127.0.0.1",
+                             "-c",
+                             "unix_socket_directories=" + dir,
+                             "-c",
+                             "fsync=off",
+                             "-c",
+                             "full_page_writes=off",
+                             "-c",
+                             "synchronous_commit=off",
+                             "-c",
+                             "shared_buffers=32MB",
+                             "-c",
+                             "max_connections=100",
+                             "-c",
+                             "autovacuum=off",
+                             "-c",
+                             "log_min_messages=warning",
+                             "-c",
+                             "log_min_error_statement=panic"},
+                            log, run_as, error);
     if (pid < 0) return nullptr;
     server->server_pid_ = pid;
     const std::string probe = server->Conninfo("postgres");
@@ -391,8 +475,8 @@ std::unique_ptr<PostgresServer> PostgresServer::Start(std::string* error) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
-  std::fprintf(stderr, "[postgres] server ready on 127.0.0.1:%d in %lld ms (dir %s%s)\n",
-               server->port_, static_cast<long long>(ms), dir.c_str(),
+  std::fprintf(stderr, "[postgres] server ready on 127.0.0.1:%d in %lld ms (dir %s, %s%s)\n",
+               server->port_, static_cast<long long>(ms), dir.c_str(), initdb_note.c_str(),
                run_as.needed ? (", running as " + run_as.name).c_str() : "");
   return server;
 }

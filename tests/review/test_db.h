@@ -16,6 +16,11 @@
 // returns "postgresql" and OpenTestDb("postgresql", ...) fails with the reason (for CI).
 // $AW_PG_KEEP_DIR=1 keeps the server's directory (postgres.log, data/) after exit.
 //
+// Under ctest every test is its own process, hence its own server: to keep that cheap, the
+// first initdb's result is cached beside the test binary (pg-template/, keyed by the server
+// binary; guarded by pg-template.lock) and later processes copy it (~0.1 s instead of ~1 s).
+// $AW_PG_NO_TEMPLATE=1 runs initdb every time.
+//
 // Thread safety: all functions may be called from any thread.
 #ifndef ABUSEWATCH_TESTS_REVIEW_TEST_DB_H_
 #define ABUSEWATCH_TESTS_REVIEW_TEST_DB_H_
