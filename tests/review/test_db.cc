@@ -48,7 +48,10 @@ bool Executable(const fs::path& p) { return access(p.c_str(), X_OK) == 0; }
 // The directory holding initdb and postgres, or "" (see test_db.h for the search order).
 std::string PostgresBinDir() {
   const char* env = std::getenv("AW_PG_BINDIR");
-  if (env != nullptr && *env != '\0') return env;
+  if (env != nullptr && *env != '\0') {  // exactly there, or nowhere
+    const bool ok = Executable(fs::path(env) / "initdb") && Executable(fs::path(env) / "postgres");
+    return ok ? env : "";
+  }
   std::error_code ec;
   int best_version = -1;
   std::string best;

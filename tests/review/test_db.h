@@ -10,11 +10,12 @@
 // chooses), because PostgreSQL refuses to run as root. The Debian cluster service is never
 // used.
 //
-// PostgreSQL binaries: $AW_PG_BINDIR, else the newest /usr/lib/postgresql/<version>/bin, else
-// initdb and postgres on $PATH. When none is found, TestBackends() returns only "sqlite" and
-// prints a loud warning on stderr -- unless AW_REQUIRE_POSTGRES=1, in which case it still
-// returns "postgresql" and OpenTestDb("postgresql", ...) fails with the reason (for CI).
-// $AW_PG_KEEP_DIR=1 keeps the server's directory (postgres.log, data/) after exit.
+// PostgreSQL binaries: $AW_PG_BINDIR when set (and only there), else the newest
+// /usr/lib/postgresql/<version>/bin, else initdb and postgres on $PATH. When none is found,
+// TestBackends() returns only "sqlite" and prints a loud warning on stderr -- unless
+// AW_REQUIRE_POSTGRES=1, in which case it still returns "postgresql" and OpenTestDb("postgresql",
+// ...) fails with the reason (for CI). $AW_PG_KEEP_DIR=1 keeps the server's directory
+// (postgres.log, data/) after exit.
 //
 // Under ctest every test is its own process, hence its own server: to keep that cheap, the
 // first initdb's result is cached beside the test binary (pg-template/, keyed by the server
