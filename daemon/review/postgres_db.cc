@@ -244,8 +244,12 @@ class PostgresDb final : public SqlDb {
     if (!s.ok()) return s;
     if (changed != nullptr) {
       *changed = 0;
+      // PQcmdTuples also counts the rows of SELECT, FETCH, COPY...: only DML counts here.
+      const std::string_view status = PQcmdStatus(result.get());
+      const bool dml = status.starts_with("INSERT ") || status.starts_with("UPDATE ") ||
+                       status.starts_with("DELETE ") || status.starts_with("MERGE ");
       const char* tuples = PQcmdTuples(result.get());
-      if (tuples != nullptr && *tuples != '\0') {
+      if (dml && tuples != nullptr && *tuples != '\0') {
         const std::string_view t(tuples);
         std::from_chars(t.data(), t.data() + t.size(), *changed);
       }
