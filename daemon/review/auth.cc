@@ -172,28 +172,6 @@ std::string PermissionWarning(const std::string& path, mode_t mode) {
 
 }  // namespace
 
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kViewer:
-      return "viewer";
-    case Role::kReviewer:
-      return "reviewer";
-    case Role::kAdmin:
-      return "admin";
-  }
-  return "viewer";
-}
-
-bool ParseRole(std::string_view name, Role* role) {
-  for (Role r : {Role::kViewer, Role::kReviewer, Role::kAdmin}) {
-    if (name == RoleName(r)) {
-      *role = r;
-      return true;
-    }
-  }
-  return false;
-}
-
 bool Allows(Role have, Role need) { return static_cast<int>(have) >= static_cast<int>(need); }
 
 Status GenerateToken(std::string* token) {

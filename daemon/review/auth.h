@@ -26,24 +26,18 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/review/review_types.h"
 #include "detectors/status.h"
 
 namespace abusewatch {
 
-enum class Role { kViewer = 0, kReviewer = 1, kAdmin = 2 };
+// Role, RoleName() and ParseRole() ("viewer", "reviewer", "admin") are the review store's
+// (review_types.h); a principal is the Actor that ReviewService calls take.
+using Principal = Actor;
 
-// "viewer", "reviewer", "admin".
-std::string_view RoleName(Role role);
-// Parses a role name (exact, lower case); false when unknown.
-bool ParseRole(std::string_view name, Role* role);
 // True when a principal with role `have` may do what needs role `need`
 // (admin > reviewer > viewer).
 bool Allows(Role have, Role need);
-
-struct Principal {
-  std::string name;
-  Role role = Role::kViewer;
-};
 
 struct AuthResult {
   enum class Code {
