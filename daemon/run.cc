@@ -405,8 +405,15 @@ void Daemon::ApplyLaneEvents() {
     if (e.state == LaneState::kClosed) {
       lanes_.erase(e.lane);
       log_.Info("lane " + std::to_string(e.lane) + " (" + e.name + ") revoked");
-    } else if (lanes_.insert_or_assign(e.lane, e.state).second) {
+    } else if (auto [it, added] = lanes_.try_emplace(e.lane, e.state); added) {
       log_.Info("lane " + std::to_string(e.lane) + " (" + e.name + ") assigned");
+    } else if (it->second != e.state) {
+      // Idle: silent for the source's idle_timeout; event time no longer waits for it, so
+      // records it delivers later may be late.
+      it->second = e.state;
+      log_.Info("lane " + std::to_string(e.lane) + " (" + e.name + ") " +
+                (e.state == LaneState::kIdle ? "idle: event time no longer waits for it"
+                                             : "active again"));
     }
   }
 }

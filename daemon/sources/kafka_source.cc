@@ -186,10 +186,24 @@ void KafkaSource::SetIdle(uint32_t lane, Lane& l) {
   events_.push_back({lane, LaneState::kIdle, TopicPartitionName(l.topic, l.partition)});
 }
 
+bool KafkaSource::KnownBacklog(const Lane& l) {
+  // librdkafka's cached watermarks (from fetch responses; no request): a partition known to hold
+  // records past what was handed out is behind, not silent, and keeps holding event time back.
+  int64_t low = -1;
+  int64_t high = -1;
+  if (rd_kafka_get_watermark_offsets(rk_, l.topic.c_str(), l.partition, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return false;
+  }
+  return high > std::max(l.next, low);
+}
+
 void KafkaSource::CheckIdle(Clock::time_point now) {
   for (uint32_t i = 0; i < lanes_.size(); ++i) {
     Lane& l = lanes_[i];
-    if (l.in_use && l.state == LaneState::kActive && now - l.last_activity >= opt_.idle_timeout) {
+    if (l.in_use && l.state == LaneState::kActive && now - l.last_activity >= opt_.idle_timeout &&
+        !KnownBacklog(l)) {
       SetIdle(i, l);
     }
   }
@@ -418,6 +432,21 @@ void KafkaSource::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   }
 }
 
+int64_t KafkaSource::FirstOffset(const char* topic, int32_t partition) {
+  // An explicit offset (the partition's low watermark), not RD_KAFKA_OFFSET_BEGINNING: with the
+  // logical offset, a partition starting at its beginning next to one resuming at an explicit
+  // offset with a backlog delivered nothing until that whole backlog was through (observed with
+  // librdkafka 2.0; tests/daemon/kafka_source_test.cc), long enough in slow builds for it to go
+  // idle and have its records come back late. Falls back to the logical offset when the query
+  // fails.
+  int64_t low = -1;
+  int64_t high = -1;
+  const rd_kafka_resp_err_t e =
+      rd_kafka_query_watermark_offsets(rk_, topic, partition, &low, &high, kCommitTimeoutMs);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR || low < 0) return RD_KAFKA_OFFSET_BEGINNING;
+  return low;
+}
+
 void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
   const Clock::time_point now = Clock::now();
   // Partitions this instance consumed earlier in the session resume after what it handed out
@@ -431,7 +460,7 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* parts, bool cooperativ
     } else if (auto it = start_.find(key); it != start_.end()) {
       p.offset = it->second.next;
     } else if (from_beginning_) {
-      p.offset = RD_KAFKA_OFFSET_BEGINNING;  // not the group's committed offset
+      p.offset = FirstOffset(p.topic, p.partition);  // not the group's committed offset
     }
   }
   if (again->cnt > 0) {

@@ -19,11 +19,13 @@
 // TakeLaneEvents() has returned its kClosed event. Events:
 // assignment → kActive; no record for `idle_timeout` of wall time (counted from the lane's last
 // record, or from its assignment if it has delivered none) → kIdle, once, whether or not the
-// partition is at its end; the next record of an idle lane → kActive, queued before that record
-// is handed out; revocation → kClosed. Records of a lane revoked during a Poll() are taken back
-// out of that Poll()'s batch (never handed out), so a lane id in a batch always means the
-// partition named by the latest kActive event of that id. EAGER (range, roundrobin) and
-// COOPERATIVE (cooperative-sticky) assignors are both handled.
+// partition is at its end, unless librdkafka's cached high watermark shows records past the
+// last one handed out (a partition behind another's backlog is slow, not silent: idling it let
+// event time run ahead and its records come back late); the next record of an idle lane → kActive,
+// queued before that record is handed out; revocation → kClosed. Records of a lane revoked during a
+// Poll() are taken back out of that Poll()'s batch (never handed out), so a lane id in a batch
+// always means the partition named by the latest kActive event of that id. EAGER (range,
+// roundrobin) and COOPERATIVE (cooperative-sticky) assignors are both handled.
 //
 // Why end of partition (RD_KAFKA_RESP_ERR__PARTITION_EOF) does not make a lane idle: at a steady
 // load the consumer reaches the end of every partition constantly while producers keep writing.
@@ -188,6 +190,10 @@ class KafkaSource final : public Source {
   struct Callbacks;  // librdkafka's C callbacks (kafka_source.cc)
 
   void OnRebalance(int err, rd_kafka_topic_partition_list_s* parts);
+  // Whether the lane's partition is known to have records past the last one handed out.
+  bool KnownBacklog(const Lane& l);
+  // The first offset `partition` has (its low watermark), queried from the broker.
+  int64_t FirstOffset(const char* topic, int32_t partition);
   void Assign(rd_kafka_topic_partition_list_s* parts, bool cooperative);
   void Revoke(rd_kafka_topic_partition_list_s* parts, bool cooperative);
   void OnCommitResult(int err, rd_kafka_topic_partition_list_s* offsets);

@@ -501,13 +501,14 @@ TEST(KafkaSourceTest, RealBrokerOversizedAndTombstoneRecords) {
 
 // Produces `per_partition` records "p<p>-<i>" to each partition of `topic`.
 void ProducePerPartition(const std::string& bootstrap, const std::string& topic, int partitions,
-                         int per_partition) {
+                         int per_partition, size_t pad = 0) {
   Delivery delivery;
   rd_kafka_t* producer = MakeProducer(bootstrap, &delivery);
   ASSERT_NE(producer, nullptr);
   for (int i = 0; i < per_partition; ++i) {
     for (int p = 0; p < partitions; ++p) {
-      ASSERT_TRUE(Produce(producer, topic, "k", "p" + std::to_string(p) + "-" + std::to_string(i),
+      ASSERT_TRUE(Produce(producer, topic, "k",
+                          "p" + std::to_string(p) + "-" + std::to_string(i) + std::string(pad, ' '),
                           /*tombstone=*/false, p));
     }
   }
@@ -626,6 +627,61 @@ TEST(KafkaSourceTest, RealBrokerResumesAtStartCursorsNotCommittedOffsets) {
   for (const SourceCursor& c : source->Cursors()) {
     EXPECT_EQ(c.lane, hint[PartitionOf(c)]);
     EXPECT_EQ(c.next, static_cast<uint64_t>(kPerPartition));
+  }
+}
+
+// A restart where only one partition had a saved position (the others had delivered nothing
+// before the checkpoint): those start at their beginning, even with a backlog on the one with a
+// cursor and the group's committed offsets at the end, and every partition delivers from the
+// start (none waits for another's backlog).
+TEST(KafkaSourceTest, RealBrokerPartitionsWithoutCursorStartAtBeginningBesideABacklog) {
+  constexpr int kPartitions = 3;
+  constexpr int kPerPartition = 20000;
+  std::string error;
+  KafkaBroker* broker = SharedKafkaBroker(&error);
+  if (broker == nullptr) FAIL() << error;
+  const std::string topic = "aw-ksrc-begin-" + std::to_string(getpid());
+  ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
+  // Event-sized records (~250 bytes): a partition's backlog spans many fetches.
+  ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition, 240);
+  const std::string group = topic + "-group";
+  {  // The group's committed offsets at the end of every partition.
+    std::unique_ptr<KafkaSource> source;
+    ASSERT_TRUE(
+        KafkaSource::Create(BaseOptions(broker->bootstrap(), group, topic), nullptr, &source).ok());
+    Driver d(source.get());
+    auto deadline = Clock::now() + seconds(60);
+    while (Clock::now() < deadline && d.seen.size() < size_t{kPartitions} * kPerPartition) {
+      d.Step();
+    }
+    ASSERT_EQ(d.seen.size(), size_t{kPartitions} * kPerPartition);
+    ASSERT_TRUE(source->Commit(/*sync=*/true).ok()) << source->last_error();
+  }
+  std::unique_ptr<KafkaSource> source;
+  ASSERT_TRUE(
+      KafkaSource::Create(BaseOptions(broker->bootstrap(), group, topic), nullptr, &source).ok());
+  ASSERT_TRUE(source->SetStartCursors({SourceCursor{topic + "/0", 0, 100, 0, ""}}).ok());
+  source->StartFromBeginning();
+  Driver d(source.get());
+  const size_t expected = size_t{kPartitions} * kPerPartition - 100;
+  std::map<int32_t, size_t> first_seen_at;  // partition -> records taken before its first
+  auto deadline = Clock::now() + seconds(60);
+  while (Clock::now() < deadline && d.seen.size() < expected) {
+    const size_t before = d.seen.size();
+    d.Step(milliseconds(100), 500);
+    for (size_t i = before; i < d.seen.size(); ++i)
+      first_seen_at.try_emplace(d.seen[i].partition, i);
+  }
+  EXPECT_EQ(d.duplicates, 0);
+  ASSERT_EQ(d.seen.size(), expected);
+  std::map<int32_t, int64_t> first;
+  for (const Seen& s : d.seen) first.try_emplace(s.partition, s.offset);
+  EXPECT_EQ(first[0], 100);
+  EXPECT_EQ(first[1], 0);
+  EXPECT_EQ(first[2], 0);
+  // Interleaved: no partition waited for another's whole backlog.
+  for (const auto& [p, n] : first_seen_at) {
+    EXPECT_LT(n, size_t{kPerPartition}) << "partition " << p << " started after " << n;
   }
 }
 
