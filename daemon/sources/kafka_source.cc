@@ -14,7 +14,8 @@ namespace abusewatch {
 
 namespace {
 
-constexpr int kCommitTimeoutMs = 10000;  // rd_kafka_committed() on a re-assignment
+constexpr int kCommitTimeoutMs = 10000;         // rd_kafka_committed() on a re-assignment
+constexpr int kWatermarkQueryTimeoutMs = 1000;  // a lane about to go idle: is it behind?
 // A start cursor's lane id at or above this is not used (the engine's kMaxLanes).
 constexpr uint32_t kMaxLaneHint = 4096;
 
@@ -187,14 +188,21 @@ void KafkaSource::SetIdle(uint32_t lane, Lane& l) {
 }
 
 bool KafkaSource::KnownBacklog(const Lane& l) {
-  // librdkafka's cached watermarks (from fetch responses; no request): a partition known to hold
-  // records past what was handed out is behind, not silent, and keeps holding event time back.
+  // A partition holding records past what was handed out is behind (another partition's backlog
+  // fills the consumer queue), not silent: it keeps holding event time back. librdkafka's cached
+  // high watermark comes from fetch responses; a partition not fetched yet has none, so then the
+  // broker is asked (at most once per idle_timeout of silence, blocking up to 1 s). Unknown
+  // position (no cursor, the group's committed offset) or a failed query: no known backlog.
+  if (l.next < 0) return false;
   int64_t low = -1;
   int64_t high = -1;
   if (rd_kafka_get_watermark_offsets(rk_, l.topic.c_str(), l.partition, &low, &high) !=
           RD_KAFKA_RESP_ERR_NO_ERROR ||
       high < 0) {
-    return false;
+    if (rd_kafka_query_watermark_offsets(rk_, l.topic.c_str(), l.partition, &low, &high,
+                                         kWatermarkQueryTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return false;
+    }
   }
   return high > std::max(l.next, low);
 }
@@ -202,9 +210,12 @@ bool KafkaSource::KnownBacklog(const Lane& l) {
 void KafkaSource::CheckIdle(Clock::time_point now) {
   for (uint32_t i = 0; i < lanes_.size(); ++i) {
     Lane& l = lanes_[i];
-    if (l.in_use && l.state == LaneState::kActive && now - l.last_activity >= opt_.idle_timeout &&
-        !KnownBacklog(l)) {
-      SetIdle(i, l);
+    if (l.in_use && l.state == LaneState::kActive && now - l.last_activity >= opt_.idle_timeout) {
+      if (KnownBacklog(l)) {
+        l.last_activity = now;  // behind, not silent: look again after another idle_timeout
+      } else {
+        SetIdle(i, l);
+      }
     }
   }
 }

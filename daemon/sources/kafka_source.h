@@ -19,9 +19,10 @@
 // TakeLaneEvents() has returned its kClosed event. Events:
 // assignment → kActive; no record for `idle_timeout` of wall time (counted from the lane's last
 // record, or from its assignment if it has delivered none) → kIdle, once, whether or not the
-// partition is at its end, unless librdkafka's cached high watermark shows records past the
-// last one handed out (a partition behind another's backlog is slow, not silent: idling it let
-// event time run ahead and its records come back late); the next record of an idle lane → kActive,
+// partition is at its end, unless its high watermark (librdkafka's cached one; the broker's when
+// none is cached yet) shows records past the last one handed out: a partition behind another's
+// backlog is slow, not silent (idling it let event time run ahead and its records come back
+// late), and its idle clock restarts; the next record of an idle lane → kActive,
 // queued before that record is handed out; revocation → kClosed. Records of a lane revoked during a
 // Poll() are taken back out of that Poll()'s batch (never handed out), so a lane id in a batch
 // always means the partition named by the latest kActive event of that id. EAGER (range,
