@@ -70,6 +70,8 @@ struct Shared {
   HttpServer::Options options;
   // path → method → handler; immutable once the server is started.
   std::map<std::string, std::map<std::string, HttpHandler>, std::less<>> routes;
+  // prefix → method → handler; same lifetime rules as routes.
+  std::map<std::string, std::map<std::string, HttpHandler>, std::less<>> prefix_routes;
   std::atomic<bool> stopping{false};
   std::mutex mu;  // guards next_id and sessions
   uint64_t next_id = 0;
@@ -78,9 +80,21 @@ struct Shared {
 
 HttpResponse Dispatch(const Shared& shared, const HttpRequest& req) {
   if (req.path.empty() || req.path[0] != '/') return Plain(400, "bad request target\n");
+  const std::map<std::string, HttpHandler>* found = nullptr;
   auto route = shared.routes.find(req.path);
-  if (route == shared.routes.end()) return Plain(404, "not found\n");
-  const auto& methods = route->second;
+  if (route != shared.routes.end()) {
+    found = &route->second;
+  } else {
+    size_t best = 0;
+    for (const auto& [prefix, handlers] : shared.prefix_routes) {
+      if (prefix.size() >= best && req.path.compare(0, prefix.size(), prefix) == 0) {
+        best = prefix.size();
+        found = &handlers;
+      }
+    }
+  }
+  if (found == nullptr) return Plain(404, "not found\n");
+  const auto& methods = *found;
   auto it = methods.find(req.method);
   if (it == methods.end() && req.method == "HEAD") it = methods.find("GET");
   if (it == methods.end()) it = methods.find("*");
@@ -495,6 +509,16 @@ void HttpServer::Route(std::string method, std::string path, HttpHandler handler
     std::lock_guard<std::mutex> lock(impl_->state_mu);
     if (impl_->state != Impl::State::kIdle) return;
     impl_->shared->routes[std::move(path)][std::move(method)] = std::move(handler);
+  } catch (...) {
+    // Allocation failure: the route is not registered.
+  }
+}
+
+void HttpServer::RoutePrefix(std::string method, std::string prefix, HttpHandler handler) {
+  try {
+    std::lock_guard<std::mutex> lock(impl_->state_mu);
+    if (impl_->state != Impl::State::kIdle) return;
+    impl_->shared->prefix_routes[std::move(prefix)][std::move(method)] = std::move(handler);
   } catch (...) {
     // Allocation failure: the route is not registered.
   }

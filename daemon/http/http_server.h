@@ -1,8 +1,8 @@
 // HttpServer: a small HTTP/1.1 server (Boost.Beast over Asio) for the daemon's one port:
 // /metrics, /healthz, /readyz and, later, the review API.
 //
-// Exact-path routing, keep-alive, Content-Length on every response, `Server: abusewatch`.
-// Errors the server answers by itself (then closes the connection):
+// Exact-path routing (plus prefix routes, see RoutePrefix), keep-alive, Content-Length on every
+// response, `Server: abusewatch`. Errors the server answers by itself (then closes the connection):
 //   400 malformed request (bad request line, header, target, chunking),
 //   404 unknown path, 405 known path with another method (with `Allow`),
 //   413 body over Options::max_body_bytes, 431 header block over 16 KiB,
@@ -75,6 +75,11 @@ class HttpServer {
   // Exact-path route; `method` is "GET", "POST", ... or "*" (any method). A later
   // registration of the same (method, path) replaces the earlier one.
   void Route(std::string method, std::string path, HttpHandler handler);
+
+  // Prefix route: serves every path that starts with `prefix` (e.g. "/api/v1/cases/") and has
+  // no exact route. When several prefixes match, the longest wins; its methods decide 405 as for
+  // an exact route. `method` and replacement as for Route(). The handler sees the full path.
+  void RoutePrefix(std::string method, std::string prefix, HttpHandler handler);
 
   // Binds, listens and starts the thread(s). Returns an error Status (never throws) when the
   // address is invalid or the port cannot be bound; the server may then be started again.

@@ -235,6 +235,49 @@ TEST_F(HttpServerTest, UnknownPathIs404) {
   EXPECT_EQ(Get("/hello/").status, 404);  // exact paths only
 }
 
+TEST(HttpServer, PrefixRoutesLongestWinsExactFirst) {
+  HttpServer server(TestOptions());
+  server.Route("GET", "/api/v1/cases", [](const HttpRequest&) { return Text("exact"); });
+  server.RoutePrefix("GET", "/api/v1/", [](const HttpRequest& req) {
+    return Text("short " + req.path + " " + req.query);
+  });
+  server.RoutePrefix("*", "/api/v1/cases/", [](const HttpRequest& req) {
+    return Text("long " + req.method + " " + req.path);
+  });
+  server.RoutePrefix("POST", "/only-post/", [](const HttpRequest&) { return Text("p"); });
+  ASSERT_TRUE(server.Start().ok());
+  auto get = [&](const std::string& method, const std::string& target) {
+    RawClient c(server.port());
+    EXPECT_TRUE(
+        c.Send(method + " " + target + " HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+    Response r;
+    EXPECT_TRUE(c.Read(&r)) << target;
+    return r;
+  };
+  EXPECT_EQ(get("GET", "/api/v1/cases").body, "exact");
+  EXPECT_EQ(get("GET", "/api/v1/audit?case=3").body, "short /api/v1/audit case=3");
+  EXPECT_EQ(get("GET", "/api/v1/").body, "short /api/v1/ ");
+  EXPECT_EQ(get("GET", "/api/v1/cases/7/export.csv").body, "long GET /api/v1/cases/7/export.csv");
+  EXPECT_EQ(get("POST", "/api/v1/cases/7/decide").body, "long POST /api/v1/cases/7/decide");
+  EXPECT_EQ(get("GET", "/api/v2/x").status, 404);
+  EXPECT_EQ(get("GET", "/api/v1").status, 404);  // the prefix is not a route itself
+  Response wrong = get("GET", "/only-post/x");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.headers["allow"], "POST");
+  EXPECT_EQ(get("POST", "/only-post/x").body, "p");
+}
+
+TEST(HttpServer, PrefixRouteAfterStartIsIgnored) {
+  HttpServer server(TestOptions());
+  ASSERT_TRUE(server.Start().ok());
+  server.RoutePrefix("GET", "/late/", [](const HttpRequest&) { return Text("late"); });
+  RawClient c(server.port());
+  ASSERT_TRUE(c.Send("GET /late/x HTTP/1.1\r\nHost: t\r\n\r\n"));
+  Response r;
+  ASSERT_TRUE(c.Read(&r));
+  EXPECT_EQ(r.status, 404);
+}
+
 TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
   RawClient c(server_->port());
   ASSERT_TRUE(c.Send("POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
