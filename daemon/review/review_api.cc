@@ -292,6 +292,7 @@ class Api {
     std::unique_ptr<SqlDb> db;
     Status s = options_.open_audit_db(&db);
     AuditVerification v;
+    if (s.ok() && db == nullptr) s = Status::Internal("open_audit_db returned no database");
     if (s.ok()) s = VerifyAudit(*db, &v);
     if (!s.ok()) return Error(500, "internal", "cannot verify the audit log: " + s.message());
     return Json(200, review_api::VerificationJson(v));
