@@ -81,8 +81,10 @@ struct Lane {
 };
 
 // Checkpoint formats (engine_state.cc).
-constexpr uint8_t kRecordVersion = 1;
+constexpr uint8_t kRecordVersion = 1;  // key records
+constexpr uint8_t kMetaVersion = 2;    // the "engine" record (1: reorder buffers inline)
 std::string ChunkName(uint64_t n);
+std::string BufferChunkName(uint64_t n);
 std::vector<std::string> DetectorFingerprints(const RuleSet& rules);
 std::vector<std::string> RuleFingerprints(const RuleSet& rules);
 // Old index → new index of the same fingerprint (the same index preferred), -1 when none.
@@ -170,6 +172,9 @@ struct Engine::Impl final : DetectorContext {
   // The key record of `id` into *out; false when the key holds no state.
   bool SaveKeyRecord(uint32_t id, std::string* out);
   void SaveMeta(std::string* out);
+  // Writes the reorder buffer's changes since the last checkpoint (engine_state.cc).
+  void SaveBufferJournal(CheckpointWriter* out);
+  Status LoadBufferChunks(const Engine::MetaGetter& get_meta);
   // Loads one key record, mapping detector / rule indices of the writer through the maps.
   // `loaded` (optional) receives the detectors that got a state, and -1 - rule for composites.
   // With `schedule`, the timers of the loaded states are scheduled (a restore; a cold key
@@ -188,6 +193,10 @@ struct Engine::Impl final : DetectorContext {
   std::vector<std::pair<uint32_t, std::string>> scratch_states;
   std::vector<std::pair<uint64_t, int64_t>> dedup_chunks;  // (number, largest ts) stored
   uint64_t next_chunk = 0;
+  // Reorder-buffer journal: (chunk number, first arrival it may hold), by first arrival. A chunk
+  // holds the events buffered at a checkpoint that arrived since the previous one.
+  std::vector<std::pair<uint64_t, uint64_t>> buffer_chunks;
+  uint64_t saved_arrivals = 0;  // `arrivals` at the last checkpoint
 
   // Bounded memory (engine_cold.cc).
   // Brings back the stored state of `key` (id: its cold anchor, or kNone); returns its id now,

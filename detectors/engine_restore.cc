@@ -118,23 +118,19 @@ Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
     l.end = in->Varint();
     l.next_seq = in->Varint();
     l.base_seq = in->Varint();
-    const uint64_t nf = in->Count(2);
-    for (uint64_t i = 0; i < nf && in->ok(); ++i) {
-      const uint64_t position = in->Varint();
-      l.fifo.push_back({position, in->Bool()});
+    if (l.base_seq > l.next_seq) in->Fail();
+    const uint64_t nr = in->Count(3);
+    for (uint64_t i = 0; i < nr && in->ok(); ++i) {
+      const uint64_t first = in->Varint();
+      const uint64_t n = in->Varint();
+      const bool done = in->Bool();
+      // A run can be no longer than the lane's accepted events not yet popped.
+      if (n == 0 || n > l.next_seq - l.base_seq - l.fifo.size() || first + n < first) {
+        in->Fail();
+        break;
+      }
+      for (uint64_t k = 0; k < n; ++k) l.fifo.push_back({first + k, done});
     }
-    const uint64_t nb = in->Count(3);
-    for (uint64_t i = 0; i < nb && in->ok(); ++i) {
-      const uint64_t seq = in->Varint();
-      const uint64_t arrival = in->Varint();
-      auto e = std::make_unique<Event>();
-      e->Load(in);
-      const int64_t ts = e->ts_ms;
-      if (!l.buffer.empty() && ts < l.buffer.back().ts) in->Fail();  // sorted by ts
-      l.buffer.push_back(Buffered{ts, static_cast<uint32_t>(li), seq, arrival, std::move(e)});
-    }
-    if (!l.buffer.empty()) buffered_lanes.push_back(static_cast<uint32_t>(li));
-    buffered += l.buffer.size();
   }
   std::make_heap(timers.begin(), timers.end());
   pending_at = in->Signed();
@@ -167,6 +163,14 @@ Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
     dedup_chunks.emplace_back(n, in->Signed());
   }
   next_chunk = in->Varint();
+  const uint64_t nbc = in->Count(2);
+  for (uint64_t i = 0; i < nbc && in->ok(); ++i) {
+    const uint64_t n = in->Varint();
+    const uint64_t first = in->Varint();
+    if (!buffer_chunks.empty() && first < buffer_chunks.back().second) in->Fail();
+    buffer_chunks.emplace_back(n, first);
+  }
+  saved_arrivals = arrivals;
   // Totals at the checkpoint (in memory or evicted): all evicted now when lazy.
   const uint64_t ntd = in->Count(1);
   for (uint64_t i = 0; i < ntd && in->ok(); ++i) {
@@ -196,6 +200,47 @@ Status Engine::Impl::LoadMeta(StateDecoder* in, const std::vector<int>& dmap,
     if (!st.ok()) return st;
   }
   if (max_ts != kNoTime) dedup.Evict(max_ts - rules.config().dedup_horizon_ms);
+  return LoadBufferChunks(get_meta);
+}
+
+Status Engine::Impl::LoadBufferChunks(const Engine::MetaGetter& get_meta) {
+  std::string chunk;
+  for (const auto& [n, first] : buffer_chunks) {
+    Status st = get_meta(engine_internal::BufferChunkName(n), &chunk);
+    if (!st.ok()) {
+      return Bad("engine state: buffer chunk " + std::to_string(n) + ": " + st.message());
+    }
+    StateDecoder in(chunk);
+    const uint64_t count = in.Count(4);
+    for (uint64_t i = 0; i < count && in.ok(); ++i) {
+      const uint64_t lane = in.Varint();
+      const uint64_t seq = in.Varint();
+      const uint64_t arrival = in.Varint();
+      auto e = std::make_unique<Event>();
+      e->Load(&in);
+      if (!in.ok()) break;
+      if (lane >= lanes.size() || arrival < first || arrival >= arrivals ||
+          seq >= lanes[lane].next_seq) {
+        return Bad("engine state: buffer chunk " + std::to_string(n) + ": event out of range");
+      }
+      const int64_t ts = e->ts_ms;
+      if (ts <= frontier) continue;  // processed before the checkpoint
+      lanes[lane].buffer.push_back(
+          Buffered{ts, static_cast<uint32_t>(lane), seq, arrival, std::move(e)});
+    }
+    st = in.Finish("buffer chunk " + std::to_string(n));
+    if (!st.ok()) return st;
+  }
+  buffered = 0;
+  for (size_t li = 0; li < lanes.size(); ++li) {
+    std::deque<Buffered>& b = lanes[li].buffer;
+    // The buffer's order: by ts, ties in arrival order.
+    std::sort(b.begin(), b.end(), [](const Buffered& x, const Buffered& y) {
+      return x.ts != y.ts ? x.ts < y.ts : x.arrival < y.arrival;
+    });
+    if (!b.empty()) buffered_lanes.push_back(static_cast<uint32_t>(li));
+    buffered += b.size();
+  }
   return Status::Ok();
 }
 
@@ -213,7 +258,13 @@ Status Engine::Restore(const MetaGetter& get_meta, const KeyScanner& scan_keys,
   }
   if (!st.ok()) return st;
   StateDecoder in(meta);
-  if (in.U8() != kRecordVersion) return Bad("engine state: unknown record version");
+  const uint8_t version = in.U8();
+  if (version == 1) {
+    return Bad(
+        "engine state: written by an older abusewatch (format 1; start with "
+        "--state-rebuild)");
+  }
+  if (version != engine_internal::kMetaVersion) return Bad("engine state: unknown record version");
   std::vector<std::string> old_det(in.Count(1));
   for (std::string& s : old_det) s.assign(in.Bytes());
   std::vector<std::string> old_ids(in.Count(2)), old_rules(old_ids.size());

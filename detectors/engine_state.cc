@@ -2,16 +2,24 @@
 //
 // Key record (version 1): U8 version, then the detector states of the key
 //   (count; detector index, state bytes) and the composite rules firing for it (count; index).
-// Meta "engine" (version 1): U8 version, rule fingerprints (per detector, per rule), clocks,
-//   lanes (with their reorder buffers), live timers, pending transitions, dedup chunk list.
+// Meta "engine" (version 2): U8 version, rule fingerprints (per detector, per rule), clocks,
+//   lanes (positions not done yet, as runs), pending transitions, dedup and buffer chunk lists.
 // Meta "dedup.<n>": the dedup ids inserted between two checkpoints (DedupIndex journal), or all
 //   of them when the chunks are merged. Indices in the records are those of the rules that
 //   wrote them; Restore() maps them to the current rules by fingerprint.
+// Meta "buffer.<n>": the reorder buffer's events that arrived between two checkpoints and were
+//   still buffered at the second (count; lane, seq, arrival, event), or all buffered events when
+//   the chunks are merged. A chunk none of whose events is buffered any more is deleted; on
+//   restore, the events of the live chunks with ts > the frontier are the buffer (every buffered
+//   event has ts > F, every processed one ts <= F, except after Finish(), which empties the
+//   buffer and so kills every chunk). A checkpoint writes what changed, not the whole buffer:
+//   a partition held back for minutes no longer makes every checkpoint rewrite it.
 #include <xxhash.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "detectors/engine_impl.h"
 #include "detectors/selector.h"
@@ -25,8 +33,9 @@ using engine_internal::kRecordVersion;
 using engine_internal::Lane;
 using engine_internal::Timer;
 
-// Dedup journal chunks kept before they are merged into one.
+// Dedup and reorder-buffer journal chunks kept before they are merged into one.
 constexpr size_t kMaxDedupChunks = 64;
+constexpr size_t kMaxBufferChunks = 64;
 
 std::string Hex128(std::string_view text) {
   const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
@@ -148,6 +157,7 @@ std::vector<int> MapByFingerprint(const std::vector<std::string>& old_fp,
 namespace engine_internal {
 
 std::string ChunkName(uint64_t n) { return "dedup." + std::to_string(n); }
+std::string BufferChunkName(uint64_t n) { return "buffer." + std::to_string(n); }
 
 std::vector<std::string> DetectorFingerprints(const RuleSet& rules) {
   return ComputeFingerprints(rules).detectors;
@@ -162,6 +172,7 @@ std::vector<int> MapFingerprints(const std::vector<std::string>& old_fp,
 
 }  // namespace engine_internal
 
+using engine_internal::BufferChunkName;
 using engine_internal::ChunkName;
 
 void Engine::EnableCheckpoints() {
@@ -242,14 +253,62 @@ void Engine::Checkpoint(CheckpointWriter* out) {
     out->PutMeta(ChunkName(im.next_chunk), chunk);
     im.dedup_chunks.emplace_back(im.next_chunk++, chunk_max);
   }
+  im.SaveBufferJournal(out);
   value.clear();
   im.SaveMeta(&value);
   out->PutMeta("engine", value);
 }
 
+void Engine::Impl::SaveBufferJournal(CheckpointWriter* out) {
+  // Which chunks still hold a buffered event, and the events that arrived since the last
+  // checkpoint.
+  std::vector<bool> live(buffer_chunks.size(), false);
+  std::vector<const Buffered*> fresh, all;
+  const bool merge = buffer_chunks.size() >= kMaxBufferChunks;
+  for (const Lane& l : lanes) {
+    for (const Buffered& b : l.buffer) {
+      if (merge) {
+        all.push_back(&b);
+      } else if (b.arrival >= saved_arrivals) {
+        fresh.push_back(&b);
+      } else {
+        auto it = std::upper_bound(
+            buffer_chunks.begin(), buffer_chunks.end(), b.arrival,
+            [](uint64_t a, const std::pair<uint64_t, uint64_t>& c) { return a < c.second; });
+        if (it != buffer_chunks.begin())
+          live[static_cast<size_t>(it - buffer_chunks.begin()) - 1] = true;
+      }
+    }
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> kept;
+  for (size_t i = 0; i < buffer_chunks.size(); ++i) {
+    if (!merge && live[i]) {
+      kept.push_back(buffer_chunks[i]);
+    } else {
+      out->DeleteMeta(BufferChunkName(buffer_chunks[i].first));
+    }
+  }
+  buffer_chunks = std::move(kept);
+  const std::vector<const Buffered*>& write = merge ? all : fresh;
+  if (!write.empty()) {
+    std::string chunk;
+    StateEncoder e(&chunk);
+    e.Varint(write.size());
+    for (const Buffered* b : write) {
+      e.Varint(b->lane);
+      e.Varint(b->seq);
+      e.Varint(b->arrival);
+      b->event->Save(&e);
+    }
+    out->PutMeta(BufferChunkName(next_chunk), chunk);
+    buffer_chunks.emplace_back(next_chunk++, merge ? 0 : saved_arrivals);
+  }
+  saved_arrivals = arrivals;
+}
+
 void Engine::Impl::SaveMeta(std::string* out) {
   StateEncoder e(out);
-  e.U8(kRecordVersion);
+  e.U8(engine_internal::kMetaVersion);
   const Fingerprints fp = ComputeFingerprints(rules);
   e.Varint(fp.detectors.size());
   for (const std::string& s : fp.detectors) e.Bytes(s);
@@ -269,16 +328,24 @@ void Engine::Impl::SaveMeta(std::string* out) {
     e.Varint(l.end);
     e.Varint(l.next_seq);
     e.Varint(l.base_seq);
-    e.Varint(l.fifo.size());
+    // Positions not done yet, as runs of consecutive positions with the same flag (offsets are
+    // mostly consecutive): (first position, length, done).
+    std::vector<std::tuple<uint64_t, uint64_t, bool>> runs;
     for (const Lane::Entry& f : l.fifo) {
-      e.Varint(f.position);
-      e.U8(f.done);
+      if (!runs.empty()) {
+        auto& [first, n, done] = runs.back();
+        if (done == f.done && f.position == first + n) {
+          ++n;
+          continue;
+        }
+      }
+      runs.emplace_back(f.position, 1, f.done);
     }
-    e.Varint(l.buffer.size());
-    for (const Buffered& b : l.buffer) {
-      e.Varint(b.seq);
-      e.Varint(b.arrival);
-      b.event->Save(&e);
+    e.Varint(runs.size());
+    for (const auto& [first, n, done] : runs) {
+      e.Varint(first);
+      e.Varint(n);
+      e.U8(done);
     }
   }
   e.Signed(pending_at);
@@ -304,6 +371,11 @@ void Engine::Impl::SaveMeta(std::string* out) {
     e.Signed(t);
   }
   e.Varint(next_chunk);
+  e.Varint(buffer_chunks.size());
+  for (const auto& [n, first] : buffer_chunks) {
+    e.Varint(n);
+    e.Varint(first);
+  }
   // Totals (in memory and evicted), so that a lazy restore can count what it did not load.
   e.Varint(detectors.size());
   for (size_t d = 0; d < detectors.size(); ++d) {

@@ -120,7 +120,8 @@ Outcomes Uninterrupted(const std::shared_ptr<const RuleSet>& rules, const std::v
 // With `evict`, after each checkpoint at most a few keys stay in memory (the rest come back
 // from the store when touched), and restores are lazy half of the time.
 Outcomes Interrupted(const std::shared_ptr<const RuleSet>& rules, const std::vector<Op>& lines,
-                     ref::Rng& rng, std::string* error, bool evict = false) {
+                     ref::Rng& rng, std::string* error, bool evict = false,
+                     int checkpoint_percent = 15, size_t* largest_meta = nullptr) {
   Outcomes out;
   MemStore store;
   auto rec = std::make_unique<FullRecorder>();
@@ -153,8 +154,10 @@ Outcomes Interrupted(const std::shared_ptr<const RuleSet>& rules, const std::vec
       i = resume;
     }
     out.outcomes.push_back(Apply(*engine, lines[i]));
-    if (rng.Percent(15)) {
+    if (rng.Percent(checkpoint_percent)) {
       engine->Checkpoint(&store);
+      if (largest_meta != nullptr)
+        *largest_meta = std::max(*largest_meta, store.meta["engine"].size());
       if (evict) {
         engine->CheckpointCommitted();
         engine->EvictColdKeys(static_cast<size_t>(rng.Range(0, 3)));
@@ -291,6 +294,50 @@ TEST(EngineCheckpointTest, RandomCrashesWithLanes) {
     restores += got.restores;
   }
   EXPECT_GT(restores, static_cast<int>(kSeeds));
+}
+
+// A lane assigned but silent holds event time back, so the other lanes' events pile up in the
+// reorder buffer across many checkpoints (more than the journal keeps before merging). The
+// buffer goes to journal chunks: the "engine" record stays small, and restores anywhere give
+// the uninterrupted run.
+TEST(EngineCheckpointTest, HeldBackLaneBufferIsJournaledNotRewritten) {
+  constexpr uint64_t kSeeds = 300;
+  int restores = 0;
+  size_t largest_meta = 0, largest_buffer = 0;
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    ref::Rng rng(seed * 104729);
+    EngineConfig config = ref::RandomConfig(rng);
+    std::shared_ptr<const RuleSet> rules;
+    ASSERT_TRUE(RuleSet::Compile(config, &rules).ok()) << seed;
+    std::vector<std::string> stream;
+    for (int round = 0; round < 4; ++round) {
+      for (std::string& l : ref::RandomStream(config, rng)) {
+        if (!Blank(l)) stream.push_back(std::move(l));
+      }
+    }
+    // Lane 2 is held back until 80% of the stream went to lanes 0 and 1.
+    std::vector<Op> ops = {{"", 2, LaneState::kActive}};
+    const size_t release = stream.size() * 4 / 5;
+    for (size_t i = 0; i < stream.size(); ++i) {
+      ops.push_back({stream[i], i < release ? static_cast<uint32_t>(i % 2) : 2u});
+    }
+    const Outcomes want = Uninterrupted(rules, ops);
+    std::string error;
+    size_t meta = 0;
+    const Outcomes got = Interrupted(rules, ops, rng, &error, /*evict=*/false,
+                                     /*checkpoint_percent=*/60, &meta);
+    ASSERT_EQ(error, "") << "seed " << seed;
+    ASSERT_EQ(got.outcomes, want.outcomes) << "seed " << seed;
+    ASSERT_EQ(got.transitions, want.transitions) << "seed " << seed;
+    restores += got.restores;
+    largest_meta = std::max(largest_meta, meta);
+    largest_buffer = std::max(largest_buffer, release);
+  }
+  EXPECT_GT(restores, static_cast<int>(kSeeds));
+  // Without the journal the record held every buffered event (tens of bytes each).
+  EXPECT_LT(largest_meta, 4096u) << "with up to " << largest_buffer << " events buffered";
+  std::printf("held back: %d restores; largest engine record %zu bytes, buffer up to %zu events\n",
+              restores, largest_meta, largest_buffer);
 }
 
 // A state to damage: some seed's engine checkpointed half-way.
