@@ -301,6 +301,145 @@ Status ReadHttp(const std::string& file, const Entry& e, DaemonConfig* c) {
   return s;
 }
 
+// A size in bytes: an integer, or an integer followed by B, KiB, MiB or GiB ("64MiB").
+Status ReadByteSize(const Entry& e, std::string_view what, int64_t min, int64_t max, int64_t* out) {
+  const std::string bad = std::string(what) +
+                          " must be a size in bytes, e.g. 65536 or 64KiB (units: B, KiB, MiB, "
+                          "GiB)";
+  if (!e.value.IsScalar()) return ErrorAt(e.value_pos, bad);
+  const std::string text = e.value.Scalar();
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 15) return ErrorAt(e.value_pos, bad + ", got " + Quote(text));
+  std::string unit = text.substr(digits);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  int64_t scale = 0;
+  if (unit.empty() || unit == "B") {
+    scale = 1;
+  } else if (unit == "KiB") {
+    scale = int64_t{1} << 10;
+  } else if (unit == "MiB") {
+    scale = int64_t{1} << 20;
+  } else if (unit == "GiB") {
+    scale = int64_t{1} << 30;
+  } else {
+    return ErrorAt(e.value_pos, bad + ", got " + Quote(text));
+  }
+  const int64_t n = std::stoll(text.substr(0, digits));
+  if (n > max / scale || n * scale < min) {
+    return ErrorAt(e.value_pos, std::string(what) + " must be between " + std::to_string(min) +
+                                    " and " + std::to_string(max) + " bytes, got " + Quote(text));
+  }
+  *out = n * scale;
+  return Status::Ok();
+}
+
+Status ReadReview(const std::string& file, const Entry& e, const std::filesystem::path& base,
+                  const StateConfig& state, ReviewConfig* r) {
+  MapView m;
+  Status s = MapView::Make(file, e.value, e.value_pos, "review", &m);
+  if (s.ok()) {
+    s = m.CheckAllowed({"enabled", "store", "path", "postgres", "postgres_file", "tokens",
+                        "four_eyes", "max_evidence_bytes", "evidence_buffer", "page"});
+  }
+  r->enabled = true;
+  if (s.ok() && m.Find("enabled")) s = ReadBool(*m.Find("enabled"), "enabled", &r->enabled);
+  if (s.ok() && m.Find("store")) {
+    s = ReadString(*m.Find("store"), "store", &r->store);
+    if (s.ok() && r->store != "sqlite" && r->store != "postgresql") {
+      s = ErrorAt(m.Find("store")->value_pos,
+                  "store must be sqlite or postgresql, got " + Quote(r->store));
+    }
+  }
+  if (s.ok() && m.Find("four_eyes")) {
+    s = ReadBool(*m.Find("four_eyes"), "four_eyes", &r->four_eyes);
+  }
+  if (s.ok() && m.Find("page")) s = ReadBool(*m.Find("page"), "page", &r->page);
+  if (s.ok() && m.Find("max_evidence_bytes")) {
+    s = ReadByteSize(*m.Find("max_evidence_bytes"), "max_evidence_bytes", 1, int64_t{1} << 30,
+                     &r->max_evidence_bytes);
+  }
+  if (s.ok() && m.Find("evidence_buffer")) {
+    s = ReadByteSize(*m.Find("evidence_buffer"), "evidence_buffer", 0, int64_t{64} << 30,
+                     &r->evidence_buffer_bytes);
+  }
+  if (s.ok() && m.Find("tokens")) {
+    s = ReadString(*m.Find("tokens"), "tokens", &r->tokens);
+    if (s.ok() && r->tokens.empty()) s = ErrorAt(m.Find("tokens")->value_pos, "tokens is empty");
+    r->tokens = Resolve(base, r->tokens);
+  }
+  if (s.ok() && r->enabled && r->tokens.empty()) {
+    s = m.Require("tokens",
+                  "the bearer token file, e.g. tokens: /etc/abusewatch/review.tokens (make "
+                  "tokens with `abusewatch token new`)");
+  }
+  const bool sqlite = r->store == "sqlite";
+  if (s.ok() && m.Find("path")) {
+    if (!sqlite) {
+      s = ErrorAt(m.Find("path")->key_pos, "path is for store: sqlite (this store is " + r->store +
+                                               ": use postgres or postgres_file)");
+    } else {
+      s = ReadString(*m.Find("path"), "path of review", &r->path);
+      if (s.ok() && r->path.empty()) s = ErrorAt(m.Find("path")->value_pos, "path is empty");
+      r->path = Resolve(base, r->path);
+    }
+  }
+  if (s.ok() && sqlite && r->path.empty()) {
+    if (!state.dir.empty()) {
+      // Beside the state directory, not in it: RocksDB refuses a directory holding other
+      // files, and --state-rebuild empties it.
+      std::filesystem::path dir(state.dir);
+      if (!dir.has_filename()) dir = dir.parent_path();  // "state/"
+      r->path = (dir.parent_path() / "review.sqlite").string();
+    } else if (r->enabled) {
+      s = m.Require("path",
+                    "the SQLite file of the review store, e.g. path: review.sqlite (the default, "
+                    "review.sqlite beside state.dir, needs a state section)");
+    }
+  }
+  for (const char* k : {"postgres", "postgres_file"}) {
+    if (s.ok() && sqlite && m.Find(k)) {
+      s = ErrorAt(m.Find(k)->key_pos,
+                  std::string(k) + " is for store: postgresql (this store is sqlite)");
+    }
+  }
+  if (s.ok() && m.Find("postgres") && m.Find("postgres_file")) {
+    s = ErrorAt(m.Find("postgres_file")->key_pos,
+                "give either postgres or postgres_file, not both");
+  }
+  if (s.ok() && m.Find("postgres")) {
+    s = ReadString(*m.Find("postgres"), "postgres", &r->postgres);
+    if (s.ok() && r->postgres.empty()) {
+      s = ErrorAt(m.Find("postgres")->value_pos, "postgres is empty");
+    }
+  }
+  if (s.ok() && m.Find("postgres_file")) {
+    const Entry& f = *m.Find("postgres_file");
+    s = ReadString(f, "postgres_file", &r->postgres_file);
+    if (s.ok()) {
+      r->postgres_file = Resolve(base, r->postgres_file);
+      std::ifstream in(r->postgres_file, std::ios::binary);
+      std::ostringstream data;
+      if (in) data << in.rdbuf();
+      r->postgres = data.str();
+      while (!r->postgres.empty() && (r->postgres.back() == '\n' || r->postgres.back() == '\r')) {
+        r->postgres.pop_back();
+      }
+      if (!in) {
+        s = ErrorAt(f.value_pos, "cannot read postgres_file " + Quote(r->postgres_file));
+      } else if (r->postgres.empty()) {
+        s = ErrorAt(f.value_pos, "postgres_file " + Quote(r->postgres_file) + " is empty");
+      }
+    }
+  }
+  if (s.ok() && !sqlite && r->postgres.empty()) {
+    s = m.Require("postgres",
+                  "the libpq conninfo, e.g. postgres: \"host=db dbname=abusewatch\", or "
+                  "postgres_file: /etc/abusewatch/review.conninfo");
+  }
+  return s;
+}
+
 }  // namespace
 
 Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
@@ -387,6 +526,9 @@ Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
     }
     if (!s.ok()) return s;
   }
+  if (const Entry* e = top.Find("review")) {
+    if (Status s = ReadReview(path, *e, base, c.state, &c.review); !s.ok()) return s;
+  }
   *out = std::move(c);
   return Status::Ok();
 }
@@ -426,6 +568,18 @@ std::string DescribeDaemonConfig(const DaemonConfig& c) {
                         ? ", at most " + std::to_string(c.state.max_hot_keys) + " keys in memory"
                         : std::string()) +
                    "\n";
+  const ReviewConfig& r = c.review;
+  if (r.enabled) {
+    // The conninfo may hold a password: never shown.
+    out += "review " + r.store + " " +
+           (r.store == "sqlite" ? r.path
+                                : (r.postgres_file.empty() ? std::string("(conninfo in config)")
+                                                           : "conninfo from " + r.postgres_file)) +
+           ", tokens " + r.tokens + (r.four_eyes ? ", four-eyes" : "") + ", evidence buffer " +
+           std::to_string(r.evidence_buffer_bytes) + " bytes, max evidence " +
+           std::to_string(r.max_evidence_bytes) + " bytes" + (r.page ? ", page /review/" : "") +
+           "\n";
+  }
   return out;
 }
 

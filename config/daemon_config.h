@@ -26,6 +26,17 @@
 //     on_rules_change: refuse                  # refuse | keep_unchanged | rebuild
 //     max_hot_keys: 1000000                    # keys kept in memory; the rest in RocksDB (0: all)
 //     lane_restore_timeout: 60s                # wait for restored partitions to come back
+//   review:                                    # compliance review store; absent: none
+//     enabled: true                            # default true when the section is present
+//     store: sqlite                            # sqlite | postgresql
+//     path: review.sqlite                      # sqlite; default: review.sqlite beside state.dir
+//     postgres: "host=db dbname=abusewatch"    # postgresql: libpq conninfo, or instead
+//     postgres_file: /etc/aw/review.conninfo   #   a file holding it (keeps passwords out)
+//     tokens: /etc/aw/review.tokens            # bearer token file (required when enabled)
+//     four_eyes: false                         # confirmed decisions need a second reviewer
+//     max_evidence_bytes: 64KiB                # a raw event stored longer than this is cut
+//     evidence_buffer: 64MiB                   # recent raw events kept in memory for evidence
+//     page: true                               # serve the review page (/review/)
 //
 // Relative paths are relative to the directory of the config file. In `secret` and in Kafka
 // `properties` values, "${env:NAME}" is replaced by an environment variable and "${file:PATH}"
@@ -103,6 +114,19 @@ struct StateConfig {
   int64_t lane_restore_timeout_ms = 60'000;
 };
 
+struct ReviewConfig {
+  bool enabled = false;
+  std::string store = "sqlite";  // sqlite | postgresql
+  std::string path;              // sqlite: the database file (resolved)
+  std::string postgres;          // postgresql: libpq conninfo (read from postgres_file if set)
+  std::string postgres_file;     // where `postgres` came from, "" when given inline
+  std::string tokens;            // the token file (auth.h), resolved
+  bool four_eyes = false;
+  int64_t max_evidence_bytes = 64 * 1024;
+  int64_t evidence_buffer_bytes = 64 * 1024 * 1024;  // 0: raw evidence is not kept
+  bool page = true;
+};
+
 struct DaemonConfig {
   std::vector<SourceConfig> sources;
   std::vector<SinkConfig> sinks;
@@ -112,6 +136,7 @@ struct DaemonConfig {
   std::string http_address = "127.0.0.1";
   uint16_t http_port = 9464;
   StateConfig state;
+  ReviewConfig review;
 };
 
 // Reads the daemon sections of the main config file `path`. Defaults when a section is absent:

@@ -16,6 +16,7 @@
 #include "daemon/gen/generator.h"
 #include "daemon/replay.h"
 #include "daemon/review/audit_cli.h"
+#include "daemon/review/auth.h"
 #include "daemon/run.h"
 #include "daemon/state/state_cli.h"
 #include "detectors/rule_set.h"
@@ -45,6 +46,15 @@ int CheckConfig(const std::string& path) {
   if (Status s = LoadDaemonConfig(path, &daemon); !s.ok()) {
     std::cerr << "abusewatch: config error: " << s.message() << "\n";
     return 2;
+  }
+  if (daemon.review.enabled) {  // the token file must load, or `run` would refuse to start
+    TokenStore tokens;
+    std::string warning;
+    if (Status s = tokens.Load(daemon.review.tokens, &warning); !s.ok()) {
+      std::cerr << "abusewatch: config error: review tokens: " << s.message() << "\n";
+      return 2;
+    }
+    if (!warning.empty()) warnings.push_back("review tokens: " + warning);
   }
   for (const std::string& w : warnings) std::cerr << "abusewatch: warning: " << w << "\n";
   size_t notify = 0, enabled = 0;
@@ -210,7 +220,25 @@ int Run(int argc, char** argv) {
   CLI::Option* audit_db = au->add_option("--db", audit.db, "the review store's SQLite file");
   CLI::Option* audit_pg =
       au->add_option("--postgres", audit.postgres, "the review store's PostgreSQL conninfo");
+  std::string audit_config;
+  CLI::Option* audit_cfg = au->add_option(
+      "--config", audit_config, "the daemon's config file: its review store (review: section)");
   audit_db->excludes(audit_pg);
+  audit_cfg->excludes(audit_db)->excludes(audit_pg);
+
+  TokenCommandOptions token;
+  CLI::App* tk = app.add_subcommand(
+      "token",
+      "Make a bearer token for the review API: printed once on standard output, only its hash\n"
+      "is stored. Examples:\n"
+      "  abusewatch token new --name alice --role reviewer --append /etc/abusewatch/review.tokens\n"
+      "  abusewatch token new --name ops-robot --role viewer   # prints the line to add");
+  tk->footer("Exit status: 0 done, 2 usage (bad name or role, name taken, invalid file), 1 I/O.");
+  tk->add_option("command", token.command, "new")->required()->check(CLI::IsMember({"new"}));
+  tk->add_option("--name", token.name, "the token's name (shown in the audit log)")->required();
+  tk->add_option("--role", token.role, "viewer | reviewer | admin")->required();
+  tk->add_option("--append", token.append,
+                 "token file to append the entry to (created with mode 0600 when missing)");
   au->add_option("--expect-head", audit.expect_head,
                  "SEQ:HASH recorded earlier: also detects a truncated tail");
 
@@ -233,7 +261,26 @@ int Run(int argc, char** argv) {
     }
     return RunStateCli(state, std::cout, std::cerr);
   }
-  if (au->parsed()) return RunAuditCli(audit, std::cout, std::cerr);
+  if (au->parsed()) {
+    if (!audit_config.empty()) {
+      DaemonConfig daemon;
+      if (Status s = LoadDaemonConfig(audit_config, &daemon); !s.ok()) {
+        std::cerr << "abusewatch: " << s.message() << "\n";
+        return 2;
+      }
+      if (!daemon.review.enabled) {
+        std::cerr << "abusewatch: " << audit_config << " has no enabled review store\n";
+        return 2;
+      }
+      if (daemon.review.store == "sqlite") {
+        audit.db = daemon.review.path;
+      } else {
+        audit.postgres = daemon.review.postgres;
+      }
+    }
+    return RunAuditCli(audit, std::cout, std::cerr);
+  }
+  if (tk->parsed()) return RunTokenCommand(token, std::cout, std::cerr);
   if (gn->parsed()) {
     if (!gen_start.empty() && !ParseRfc3339(gen_start, &gen.start_ms)) {
       std::cerr << "abusewatch: --start must be an RFC 3339 time with offset\n";

@@ -17,6 +17,8 @@
 #include "daemon/http/http_server.h"
 #include "daemon/log.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/review/review_api.h"
+#include "daemon/run_review.h"
 #include "daemon/state/checkpointer.h"
 #include "daemon/wiring.h"
 #include "detectors/engine.h"
@@ -155,6 +157,8 @@ class Daemon {
   Loaded cfg_;
   Metrics metrics_{ABUSEWATCH_VERSION};
   std::atomic<bool> ready_{false};
+  // Review store (config review:); before http_ and sinks_, which use it, so destroyed after.
+  std::unique_ptr<ReviewRuntime> review_;
   std::unique_ptr<HttpServer> http_;
   std::vector<std::unique_ptr<AlertSink>> sinks_;
   std::unique_ptr<RecordWriter> dead_letter_;
@@ -187,18 +191,28 @@ class Daemon {
 
 int Daemon::Start() {
   metrics_.SetConfigSha256(cfg_.sha256);
+  if (cfg_.daemon.review.enabled) {
+    if (Status s = ReviewRuntime::Open(cfg_.daemon.review, &metrics_, &log_, &review_); !s.ok()) {
+      log_.Error(s.message());
+      return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    }
+  }
   if (cfg_.daemon.http_enabled) {
     HttpServer::Options ho;
     ho.address = cfg_.daemon.http_address;
     ho.port = cfg_.daemon.http_port;
     http_ = std::make_unique<HttpServer>(ho);
     RegisterMetricsRoutes(*http_, metrics_, [this] { return ready_.load(); });
+    if (review_) {
+      RegisterReviewRoutes(*http_, review_->service(), review_->tokens(), review_->ApiOptions());
+    }
     if (Status s = http_->Start(); !s.ok()) {
       log_.Error("http: " + s.message());
       return 1;
     }
-    log_.Info("serving /metrics, /healthz, /readyz on http://" + cfg_.daemon.http_address + ":" +
-              std::to_string(http_->port()));
+    log_.Info("serving /metrics, /healthz, /readyz" + std::string(review_ ? ", /api/v1/" : "") +
+              (review_ && cfg_.daemon.review.page ? ", /review/" : "") + " on http://" +
+              cfg_.daemon.http_address + ":" + std::to_string(http_->port()));
   }
   for (const SinkConfig& k : cfg_.daemon.sinks) {
     std::unique_ptr<AlertSink> sink;
@@ -206,8 +220,9 @@ int Daemon::Start() {
       log_.Error("sink " + k.type + ": " + s.message());
       return 1;
     }
-    sinks_.push_back(std::move(sink));
+    sinks_.push_back(review_ ? review_->Gate(k.type, std::move(sink)) : std::move(sink));
   }
+  if (review_) sinks_.push_back(review_->MakeSink());
   if (cfg_.daemon.has_dead_letter) {
     if (Status s = MakeDeadLetter(cfg_.daemon.dead_letter, &metrics_, &dead_letter_); !s.ok()) {
       log_.Error("dead_letter: " + s.message());
@@ -323,8 +338,18 @@ void Daemon::Reload() {
     log_.Error("reload rejected, keeping the running config: " + s.message());
     return;
   }
+  if (review_) {
+    if (Status t = review_->ReloadTokens(); !t.ok()) {
+      metrics_.ConfigReload("failed").Increment();
+      log_.Error("reload rejected, keeping the running config and tokens: review tokens: " +
+                 t.message());
+      return;
+    }
+  }
   if (next.daemon_summary != cfg_.daemon_summary) {
-    log_.Warn("reload: sources, sinks, http and state changes take effect at the next restart");
+    log_.Warn(
+        "reload: sources, sinks, http, state and review changes take effect at the next "
+        "restart (the review token file is re-read)");
   }
   if (next.rules_summary != cfg_.rules_summary && checkpointer_) {
     if (!ReloadRulesWithState(next)) {
@@ -436,8 +461,10 @@ void Daemon::ProcessBatch() {
     lanes_of_views_.push_back(recs_[i].lane);
     positions_.push_back(recs_[i].position);
   }
+  if (review_) review_->BeforeOffer(views_.data(), views_.size());
   engine_->OfferBatch(views_.data(), views_.size(), lanes_of_views_.data(), positions_.data(),
                       accepted_, rejections_.data());
+  if (review_) review_->AfterOffer(views_.data(), views_.size(), accepted_);
   for (size_t i = 0; i < recs_.size(); ++i) {
     Rejection too_large;
     const Rejection* r = nullptr;
@@ -568,6 +595,7 @@ int Daemon::Shutdown() {
     sink->Stop();
   }
   if (http_) http_->Stop();
+  review_.reset();  // after the sinks and the HTTP server that use it
   const EngineStats st = engine_->stats();
   log_.Info("stopped: " + std::to_string(st.accepted) + " accepted, " +
             std::to_string(st.rejected) + " rejected, " + std::to_string(st.transitions) +

@@ -140,6 +140,35 @@ Counter& Metrics::ConfigReload(std::string_view result) {
   return Child(config_reload_cache_, *config_reload_, result, {{"result", std::string(result)}});
 }
 
+Counter& Metrics::AlertsSuppressed(std::string_view rule) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (alerts_suppressed_ == nullptr) {
+    alerts_suppressed_ = &CounterFamily(
+        *registry_, "abusewatch_alerts_suppressed_total",
+        "Firing transitions not sent to Alertmanager or webhooks (suppressed by a review "
+        "decision), by rule.");
+  }
+  return Child(alerts_suppressed_cache_, *alerts_suppressed_, rule, {{"rule", std::string(rule)}});
+}
+
+Counter& Metrics::ReviewStoreErrors() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (review_store_errors_ == nullptr) {
+    review_store_errors_ = &CounterFamily(*registry_, "abusewatch_review_store_errors_total",
+                                          "Review store operations that failed.")
+                                .Add({});
+  }
+  return *review_store_errors_;
+}
+
+Gauge& Metrics::ReviewCases(std::string_view status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (review_cases_ == nullptr) {
+    review_cases_ = &GaugeFamily(*registry_, "abusewatch_review_cases", "Review cases, by status.");
+  }
+  return Child(review_cases_cache_, *review_cases_, status, {{"status", std::string(status)}});
+}
+
 Gauge& Metrics::AlertsFiring(std::string_view rule, std::string_view severity) {
   std::lock_guard<std::mutex> lock(mu_);
   return Child(alerts_firing_cache_, *alerts_firing_, Key2(rule, severity),

@@ -14,6 +14,12 @@
 //   gauge     abusewatch_build_info{version}                always 1
 //   gauge     abusewatch_config_info{sha256}                always 1; one series, the loaded config
 //   histogram abusewatch_event_processing_seconds           1 µs .. 1 s
+//   With a review store (config `review:`), registered on first use:
+//   counter   abusewatch_alerts_suppressed_total{rule}      firings not sent to Alertmanager or
+//                                                           webhooks: a reviewer suppressed them
+//   counter   abusewatch_review_store_errors_total          review store writes/reads that failed
+//   gauge     abusewatch_review_cases{status}               cases by status (refreshed
+//   periodically)
 //
 // Label values are low-cardinality names only: stream types, reason codes, rule ids, states,
 // severities, sink names, topics and partitions. NEVER pass an account, subject, key, event id
@@ -73,6 +79,8 @@ class Metrics {
   prometheus::Counter& Transitions(std::string_view rule, std::string_view state);
   prometheus::Counter& AlertsSent(std::string_view sink, std::string_view result);
   prometheus::Counter& ConfigReload(std::string_view result);  // "ok" or "failed"
+  prometheus::Counter& AlertsSuppressed(std::string_view rule);
+  prometheus::Counter& ReviewStoreErrors();
 
   // Gauges.
   prometheus::Gauge& AlertsFiring(std::string_view rule, std::string_view severity);
@@ -81,6 +89,7 @@ class Metrics {
   // Drops the series of a partition no longer assigned to this instance.
   void RemoveConsumerLag(std::string_view topic, int32_t partition);
   prometheus::Gauge& Watermark();
+  prometheus::Gauge& ReviewCases(std::string_view status);
   void SetReady(bool ready);
   bool ready() const;
   // Replaces the config_info series: the old sha256 label value disappears.
@@ -119,6 +128,12 @@ class Metrics {
   Cache<prometheus::Counter> events_cache_, rejected_cache_, transitions_cache_, alerts_sent_cache_,
       config_reload_cache_;
   Cache<prometheus::Gauge> alerts_firing_cache_, state_keys_cache_, consumer_lag_cache_;
+  // Review families: registered on first use (absent from /metrics without a review store).
+  prometheus::Family<prometheus::Counter>* alerts_suppressed_ = nullptr;
+  prometheus::Counter* review_store_errors_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* review_cases_ = nullptr;
+  Cache<prometheus::Counter> alerts_suppressed_cache_;
+  Cache<prometheus::Gauge> review_cases_cache_;
   prometheus::Gauge* config_info_child_ = nullptr;
   std::string config_sha256_;
 };
