@@ -3,11 +3,16 @@
 // notifying firing in replay's output, timelines of replay's transitions, raw evidence equal to
 // the input lines, no duplicates when the transitions come again, and a false-positive
 // suppression holding firings back from the webhook while the file sink keeps them.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -50,6 +55,26 @@ std::vector<std::string> Events(const std::string& line) {
     i = j + 1;
   }
   return out;
+}
+
+// GET with a bearer token; the status code of the answer, or -1.
+int GetStatus(int port, const std::string& path, const std::string& token) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  std::string resp;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+    if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+    req += "\r\n";
+    (void)!write(fd, req.data(), req.size());
+    char buf[65536];
+    for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) resp.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return resp.size() > 12 ? std::atoi(resp.c_str() + 9) : -1;
 }
 
 class ReviewDaemonTest : public ::testing::Test {
@@ -274,6 +299,48 @@ TEST_F(ReviewDaemonTest, CasesTimelinesEvidenceIdempotenceAndSuppression) {
   CaseDetail d;
   ASSERT_TRUE(store->Get(id, &d).ok());
   EXPECT_EQ(d.summary.status, "decided");
+}
+
+TEST_F(ReviewDaemonTest, ServesTheApiAndPageReloadsTokensAndStopsOnSigterm) {
+  const std::string tokens = (dir_ / "review.tokens").string();
+  const std::string cmd = std::string(ABUSEWATCH_BINARY) + " token new --name alice --role viewer" +
+                          " --append " + tokens + " >" + (dir_ / "alice").string() + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::string alice = Slurp(dir_ / "alice");
+  alice.erase(alice.find_last_not_of("\r\n") + 1);
+  std::string config = Config("");
+  config.replace(config.find("follow: false"), 13, "follow: true");
+  std::ofstream(dir_ / "aw.yaml") << config;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start({"run", "--config", (dir_ / "aw.yaml").string()}, dir_ / "log.txt"));
+  ASSERT_TRUE(test::WaitFor([&] { return d.Port() > 0; }, std::chrono::seconds(30))) << d.Log();
+  const int port = d.Port();
+  EXPECT_EQ(GetStatus(port, "/review/", ""), 200);
+  EXPECT_EQ(GetStatus(port, "/api/v1/cases", ""), 401);
+  EXPECT_EQ(GetStatus(port, "/api/v1/cases", alice), 200);
+  const std::string metrics = test::HttpGetRaw(port, "/metrics");
+  EXPECT_NE(metrics.find("abusewatch_review_cases{status=\"open\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("abusewatch_alerts_sent_total{result=\"dropped\",sink=\"review\"}"),
+            std::string::npos);
+  // An invalid token file: the reload fails, the old tokens stay.
+  std::ofstream(tokens, std::ios::app) << "this line is not an entry\n";
+  d.Signal(SIGHUP);
+  ASSERT_TRUE(test::WaitFor(
+      [&] {
+        return test::HttpGetRaw(port, "/metrics")
+                   .find("abusewatch_config_reload_total{result=\"failed\"} 1") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(GetStatus(port, "/api/v1/cases", alice), 200);
+  // A valid one without alice: she is out after the reload.
+  std::ofstream(tokens, std::ios::trunc) << "bob viewer "
+                                         << "sha256:" << std::string(64, '0') << "\n";
+  d.Signal(SIGHUP);
+  EXPECT_TRUE(test::WaitFor([&] { return GetStatus(port, "/api/v1/cases", alice) == 401; },
+                            std::chrono::seconds(10)));
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(std::chrono::seconds(30)), 0) << d.Log();
 }
 
 TEST_F(ReviewDaemonTest, MissingTokenFileIsAConfigErrorAtStart) {
