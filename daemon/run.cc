@@ -18,19 +18,15 @@
 #include "daemon/log.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/review/review_api.h"
+#include "daemon/run_internal.h"
 #include "daemon/run_review.h"
 #include "daemon/state/checkpointer.h"
 #include "daemon/wiring.h"
 #include "detectors/engine.h"
 
-#ifndef ABUSEWATCH_VERSION
-#define ABUSEWATCH_VERSION "0.1.0"
-#endif
-
 namespace abusewatch {
+namespace run_internal {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -60,52 +56,6 @@ std::string Sha256File(const std::string& path) {
   return hex;
 }
 
-// Everything a config file yields, validated together.
-struct Loaded {
-  std::shared_ptr<const RuleSet> rules;
-  DaemonConfig daemon;
-  std::string sha256;
-  std::string rules_summary;   // identical summaries = identical rules and settings
-  std::string daemon_summary;  // the same for the daemon sections
-};
-
-Status Load(const std::string& path, Loaded* out) {
-  EngineConfig config;
-  if (Status s = LoadConfigFile(path, &config); !s.ok()) return s;
-  out->rules_summary = DescribeConfig(config);
-  if (Status s = RuleSet::Compile(std::move(config), &out->rules); !s.ok()) return s;
-  if (Status s = LoadDaemonConfig(path, &out->daemon); !s.ok()) return s;
-  if (out->daemon.sources.size() != 1) {
-    return Status::InvalidArgument(path + ": exactly one source is supported (got " +
-                                   std::to_string(out->daemon.sources.size()) + ")");
-  }
-  out->daemon_summary = DescribeDaemonConfig(out->daemon);
-  out->sha256 = Sha256File(path);
-  return Status::Ok();
-}
-
-// Transitions to the sinks, with metrics.
-class Fanout final : public TransitionSink {
- public:
-  Fanout(Metrics* metrics, std::vector<std::unique_ptr<AlertSink>>* sinks)
-      : metrics_(metrics), sinks_(sinks) {}
-  void OnTransition(const Transition& t, const RuleSet& rules) override {
-    const CompiledRule& r = rules.rules()[t.rule];
-    metrics_->Transitions(r.spec.id, t.firing ? "firing" : "resolved").Increment();
-    auto& firing = metrics_->AlertsFiring(r.spec.id, SeverityName(r.spec.severity));
-    if (t.firing) {
-      firing.Increment();
-    } else {
-      firing.Decrement();
-    }
-    for (auto& sink : *sinks_) sink->OnTransition(t, rules);
-  }
-
- private:
-  Metrics* metrics_;
-  std::vector<std::unique_ptr<AlertSink>>* sinks_;
-};
-
 void AppendDeadLetter(const std::string& source, const SourceRecord& rec, const Rejection& r,
                       std::string* out) {
   out->append("{\"source\":");
@@ -122,72 +72,22 @@ void AppendDeadLetter(const std::string& source, const SourceRecord& rec, const 
   out->push_back('}');
 }
 
-// The loop's state: the parts built from the config, in construction order.
-class Daemon {
- public:
-  Daemon(const RunOptions& options, Logger* log) : options_(options), log_(*log) {}
+}  // namespace
 
-  int Run();
-
- private:
-  int Start();
-  void Reload();
-  void ProcessBatch();
-  void ApplyLaneEvents();
-  // Marks processed positions, and commits them once every sink has delivered what came
-  // before; with durable state, checkpoints then when due (always when `final`). Never blocks
-  // on a sink unless `final`. Returns whether everything was delivered and, when `final`,
-  // checkpointed.
-  bool Commit(bool final);
-  void RefreshGauges();
-  // /readyz: config loaded (always, once running), state restored and the source connected.
-  void UpdateReady();
-  // After a restore: closes the restored lanes not assigned back within lane_restore_timeout.
-  void WaitForRestoredLanes(bool connected);
-  // Durable state: restores the engine (or makes a fresh one) and positions the source.
-  int OpenState();
-  // Rules changed on reload with durable state: checkpoint, restore under the new rules.
-  bool ReloadRulesWithState(const Loaded& next);
-  // Sets alerts_firing from the engine's state (after a restore).
-  void ResetFiringGauges();
-  int Shutdown();
-
-  const RunOptions& options_;
-  Logger& log_;
-  Loaded cfg_;
-  Metrics metrics_{ABUSEWATCH_VERSION};
-  std::atomic<bool> ready_{false};
-  // Review store (config review:); before http_ and sinks_, which use it, so destroyed after.
-  std::unique_ptr<ReviewRuntime> review_;
-  std::unique_ptr<HttpServer> http_;
-  std::vector<std::unique_ptr<AlertSink>> sinks_;
-  std::unique_ptr<RecordWriter> dead_letter_;
-  std::unique_ptr<Source> source_;
-  std::unique_ptr<Fanout> fanout_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Checkpointer> checkpointer_;
-  // Lanes restored from a checkpoint, waiting for the source's first assignment: those it does
-  // not assign are closed then (their partitions went to another instance).
-  std::vector<uint32_t> restored_lanes_;
-  Clock::time_point restore_deadline_{};
-
-  static constexpr size_t kBatch = 64;
-  std::vector<SourceRecord> recs_;
-  std::vector<std::string_view> views_;
-  std::vector<uint32_t> lanes_of_views_;
-  std::vector<uint64_t> positions_;
-  std::vector<size_t> view_of_ = std::vector<size_t>(kBatch);
-  bool accepted_[kBatch];
-  std::vector<Rejection> rejections_ = std::vector<Rejection>(kBatch);
-  std::vector<LaneEvent> lane_events_;
-  std::map<uint32_t, LaneState> lanes_;  // lanes not closed, with their latest state
-  std::string dl_line_;
-  EngineStats before_;
-  Clock::time_point last_gauges_{}, last_tick_{}, last_commit_{};
-  std::chrono::milliseconds commit_interval_{1000};
-  bool skip_blank_ = false;
-  int exit_code_ = 0;
-};
+Status Load(const std::string& path, Loaded* out) {
+  EngineConfig config;
+  if (Status s = LoadConfigFile(path, &config); !s.ok()) return s;
+  out->rules_summary = DescribeConfig(config);
+  if (Status s = RuleSet::Compile(std::move(config), &out->rules); !s.ok()) return s;
+  if (Status s = LoadDaemonConfig(path, &out->daemon); !s.ok()) return s;
+  if (out->daemon.sources.size() != 1) {
+    return Status::InvalidArgument(path + ": exactly one source is supported (got " +
+                                   std::to_string(out->daemon.sources.size()) + ")");
+  }
+  out->daemon_summary = DescribeDaemonConfig(out->daemon);
+  out->sha256 = Sha256File(path);
+  return Status::Ok();
+}
 
 int Daemon::Start() {
   metrics_.SetConfigSha256(cfg_.sha256);
@@ -246,72 +146,6 @@ int Daemon::Start() {
   return 0;
 }
 
-int Daemon::OpenState() {
-  if (cfg_.daemon.state.dir.empty()) {
-    engine_ = std::make_unique<Engine>(cfg_.rules, fanout_.get());
-    return 0;
-  }
-  Checkpointer::Options co;
-  co.state = cfg_.daemon.state;
-  co.rebuild = options_.state_rebuild;
-  co.keep_unchanged = options_.state_keep_unchanged;
-  Checkpointer::Restored restored;
-  auto rules = cfg_.rules;
-  Status s = Checkpointer::Open(
-      co, &metrics_, &log_,
-      [this, rules] { return std::make_unique<Engine>(rules, fanout_.get()); }, &engine_,
-      &checkpointer_, &restored);
-  if (!s.ok()) {
-    log_.Error(s.message());
-    return 2;
-  }
-  if (Status c = source_->SetStartCursors(restored.cursors); !c.ok()) {
-    log_.Error("state " + co.state.dir + ": " + c.message() +
-               " (the source changed: start with --state-rebuild)");
-    return 2;
-  }
-  // Inputs without a saved position have no record in the state: read them from their start
-  // (not from the group's committed offsets, which may be ahead of what the state reflects).
-  source_->StartFromBeginning();
-  if (cfg_.daemon.sources[0].type == "kafka") {
-    for (uint32_t lane = 0; lane < Engine::kMaxLanes; ++lane) {
-      if (engine_->lane_state(lane) != LaneState::kClosed) restored_lanes_.push_back(lane);
-    }
-  }
-  ResetFiringGauges();
-  return 0;
-}
-
-void Daemon::ResetFiringGauges() {
-  const auto& all = engine_->rules().rules();
-  for (size_t r = 0; r < all.size(); ++r) {
-    metrics_.AlertsFiring(all[r].spec.id, SeverityName(all[r].spec.severity))
-        .Set(static_cast<double>(engine_->FiringCount(static_cast<int>(r))));
-  }
-}
-
-void Daemon::WaitForRestoredLanes(bool connected) {
-  // Restored lanes keep holding event time back until their partitions are assigned again: a
-  // first assignment may miss some while the killed instance is still in the group.
-  restored_lanes_.erase(std::remove_if(restored_lanes_.begin(), restored_lanes_.end(),
-                                       [this](uint32_t lane) { return lanes_.count(lane) > 0; }),
-                        restored_lanes_.end());
-  if (!connected || restored_lanes_.empty()) return;
-  const auto now = Clock::now();
-  if (restore_deadline_ == Clock::time_point{}) {
-    restore_deadline_ = now + std::chrono::milliseconds(cfg_.daemon.state.lane_restore_timeout_ms);
-    log_.Info("state: waiting up to " +
-              std::to_string(cfg_.daemon.state.lane_restore_timeout_ms / 1000) + " s for " +
-              std::to_string(restored_lanes_.size()) + " restored partition(s) to be assigned");
-  } else if (now >= restore_deadline_) {
-    for (uint32_t lane : restored_lanes_) engine_->SetLaneState(lane, LaneState::kClosed);
-    log_.Warn("state: " + std::to_string(restored_lanes_.size()) +
-              " restored partition(s) not assigned back within lane_restore_timeout: closed "
-              "(their state stays with this instance's checkpoint)");
-    restored_lanes_.clear();
-  }
-}
-
 void Daemon::UpdateReady() {
   const bool ready = source_->connected();
   if (!restored_lanes_.empty()) WaitForRestoredLanes(ready);
@@ -328,99 +162,6 @@ void Daemon::RefreshGauges() {
     metrics_.StateKeys(all[r].spec.id)
         .Set(static_cast<double>(engine_->StateKeys(static_cast<int>(r))));
   }
-}
-
-void Daemon::Reload() {
-  Loaded next;
-  Status s = Load(options_.config, &next);
-  if (!s.ok()) {
-    metrics_.ConfigReload("failed").Increment();
-    log_.Error("reload rejected, keeping the running config: " + s.message());
-    return;
-  }
-  if (review_) {
-    if (Status t = review_->ReloadTokens(); !t.ok()) {
-      metrics_.ConfigReload("failed").Increment();
-      log_.Error("reload rejected, keeping the running config and tokens: review tokens: " +
-                 t.message());
-      return;
-    }
-  }
-  if (next.daemon_summary != cfg_.daemon_summary) {
-    log_.Warn(
-        "reload: sources, sinks, http, state and review changes take effect at the next "
-        "restart (the review token file is re-read)");
-  }
-  if (next.rules_summary != cfg_.rules_summary && checkpointer_) {
-    if (!ReloadRulesWithState(next)) {
-      metrics_.ConfigReload("failed").Increment();
-      return;
-    }
-  } else if (next.rules_summary != cfg_.rules_summary) {
-    // Everything before this point is processed under the old rules; the new engine starts
-    // empty, so lanes are re-announced to it.
-    engine_->Finish();
-    Commit(/*final=*/false);
-    for (const CompiledRule& r : engine_->rules().rules()) {
-      metrics_.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
-    }
-    engine_ = std::make_unique<Engine>(next.rules, fanout_.get());
-    // The source reports changes only: tell the new engine where each lane stands (an idle
-    // lane announced active would hold it back until its next record).
-    for (const auto& [lane, state] : lanes_) engine_->SetLaneState(lane, state);
-    before_ = engine_->stats();
-    log_.Warn(
-        "reload: rules changed; rule state restarts from here (durable state will carry it "
-        "over)");
-  }
-  metrics_.ConfigReload("ok").Increment();
-  metrics_.SetConfigSha256(next.sha256);
-  cfg_.rules = next.rules;
-  cfg_.rules_summary = next.rules_summary;
-  cfg_.sha256 = next.sha256;
-  log_.Info("reload: config " + next.sha256.substr(0, 12) + " active");
-}
-
-bool Daemon::ReloadRulesWithState(const Loaded& next) {
-  const std::string& policy = cfg_.daemon.state.on_rules_change;
-  if (policy != "keep_unchanged" && !options_.state_keep_unchanged) {
-    log_.Error(
-        "reload rejected, keeping the running config: the rules changed and "
-        "state.on_rules_change is " +
-        policy + " (set keep_unchanged to apply rule changes on reload, or restart)");
-    return false;
-  }
-  // Everything so far goes into a checkpoint, then the new rules restore from it.
-  if (!Commit(/*final=*/true)) {
-    log_.Error("reload rejected, keeping the running config: no checkpoint could be taken");
-    return false;
-  }
-  auto engine = std::make_unique<Engine>(next.rules, fanout_.get());
-  checkpointer_->PrepareEngine(engine.get());
-  Engine::RestoreOptions ro;
-  ro.keep_unchanged_rules = true;
-  Engine::RestoreReport report;
-  const StateStore& st = checkpointer_->store();
-  Status s = engine->Restore(
-      [&st](std::string_view name, std::string* value) { return st.GetMeta(name, value); },
-      [&st](const Engine::KeyVisitor& visit) { return st.ForEachKey(visit); }, ro, &report);
-  if (!s.ok()) {
-    log_.Error("reload rejected, keeping the running config: " + s.message());
-    return false;
-  }
-  for (const CompiledRule& r : engine_->rules().rules()) {
-    metrics_.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
-  }
-  engine_ = std::move(engine);
-  ResetFiringGauges();
-  before_ = engine_->stats();
-  std::string changed;
-  for (const std::string& c : report.changed_rules) changed += " " + c;
-  log_.Warn(
-      "reload: rules changed; the state of the unchanged rules is kept, these start "
-      "empty:" +
-      changed);
-  return true;
 }
 
 void Daemon::ApplyLaneEvents() {
@@ -603,19 +344,19 @@ int Daemon::Shutdown() {
   return code;
 }
 
-}  // namespace
+}  // namespace run_internal
 
 int RunDaemon(const RunOptions& options, std::ostream& log_stream) {
   Logger log(&log_stream, options.log_json);
   // Signals first: no thread may start before the handlers are in place.
   struct sigaction sa {};
-  sa.sa_handler = OnSignal;
+  sa.sa_handler = run_internal::OnSignal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  g_stop = false;
-  g_reload = false;
-  Daemon daemon(options, &log);
+  run_internal::g_stop = false;
+  run_internal::g_reload = false;
+  run_internal::Daemon daemon(options, &log);
   return daemon.Run();
 }
 
