@@ -114,6 +114,7 @@ int Daemon::Start() {
               (review_ && cfg_.daemon.review.page ? ", /review/" : "") + " on http://" +
               cfg_.daemon.http_address + ":" + std::to_string(http_->port()));
   }
+  if (review_ && !http_) log_.Warn("review: http is disabled: no review API or page");
   for (const SinkConfig& k : cfg_.daemon.sinks) {
     std::unique_ptr<AlertSink> sink;
     if (Status s = MakeSink(k, &metrics_, &sink); !s.ok()) {

@@ -213,6 +213,10 @@ TEST_F(ReviewDaemonTest, CasesTimelinesEvidenceIdempotenceAndSuppression) {
     }
   }
   EXPECT_GT(evidence_total, 0u);
+  // The audit chain of the store, found through the daemon's config.
+  const std::string verify = std::string(ABUSEWATCH_BINARY) + " audit verify --config " +
+                             (dir_ / "aw.yaml").string() + " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(verify.c_str()), 0);
 
   // A restart with the durable state: it resumes at the end of the input, nothing changes.
   struct Totals {
