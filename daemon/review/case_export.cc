@@ -108,7 +108,7 @@ std::string CaseToJson(const CaseDetail& c) {
       &o);
   Array(
       "evidence", c.evidence,
-      [](const Evidence& e, std::string* out) {
+      [](const CaseEvidence& e, std::string* out) {
         Str("event_id", e.event_id, out);
         Str("raw", e.raw, out);
         Bool("truncated", e.truncated, out);
@@ -297,7 +297,7 @@ std::string CaseToHtml(const CaseDetail& c) {
   h += "</table>\n";
 
   h += Section("证据", "Evidence");
-  for (const Evidence& e : c.evidence) {
+  for (const CaseEvidence& e : c.evidence) {
     h += "<h3>" + HtmlEscape(e.event_id) + (e.truncated ? " (已截断 truncated)" : "") +
          "</h3>\n<pre>" + HtmlEscape(e.raw) + "</pre>\n";
   }

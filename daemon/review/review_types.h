@@ -117,7 +117,7 @@ struct TimelineEntry {
   std::vector<std::string> event_ids;
 };
 
-struct Evidence {
+struct CaseEvidence {
   std::string event_id;
   std::string raw;  // the payload, cut to ReviewOptions::max_evidence_bytes when truncated
   bool truncated = false;
@@ -146,7 +146,7 @@ struct CaseDetail {
   CaseSummary summary;
   std::vector<Clause> clauses;            // by rule id
   std::vector<TimelineEntry> timeline;    // by event time, then arrival
-  std::vector<Evidence> evidence;         // by event id
+  std::vector<CaseEvidence> evidence;     // by event id
   std::vector<Comment> comments;          // oldest first
   std::vector<AuditEntry> audit;          // this case's entries, by seq
   std::vector<Suppression> suppressions;  // oldest first

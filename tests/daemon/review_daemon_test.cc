@@ -185,7 +185,7 @@ TEST_F(ReviewDaemonTest, CasesTimelinesEvidenceIdempotenceAndSuppression) {
     for (const auto& [key, c] : cases) {
       std::set<std::string> seen;
       std::set<std::string> evidence_ids;
-      for (const Evidence& e : c.evidence) {
+      for (const CaseEvidence& e : c.evidence) {
         evidence_ids.insert(e.event_id);
         EXPECT_FALSE(e.truncated);
         ASSERT_TRUE(lines_by_id.count(e.event_id)) << e.event_id;
