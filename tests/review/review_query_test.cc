@@ -75,7 +75,9 @@ TEST_P(QueryTest, FiltersAndPaginationMatchBruteForce) {
     }
     int64_t id = 0;
     if (!service_->FindCase(key, &id).ok()) continue;
-    if (pick(2)) ASSERT_TRUE(service_->Assign(alice_, id, kUsers[pick(3)]).ok());
+    if (pick(2)) {
+      ASSERT_TRUE(service_->Assign(alice_, id, kUsers[pick(3)]).ok());
+    }
     if (pick(3) == 0) continue;
     ASSERT_TRUE(service_->StartReview(alice_, id).ok());
     if (pick(2)) {
@@ -214,7 +216,9 @@ TEST_P(QueryTest, HundredThousandCasesStayFast) {
                "'法释〔2019〕15号 第十一条' END, '', '', 0, 0 FROM n");
   ASSERT_TRUE(s.ok()) << s.message();
   ASSERT_TRUE(db->Commit().ok());
-  if (GetParam() == "postgresql") ASSERT_TRUE(db->ExecScript("ANALYZE").ok());
+  if (GetParam() == "postgresql") {
+    ASSERT_TRUE(db->ExecScript("ANALYZE").ok());
+  }
 
   auto timed = [&](const char* what, const CaseFilter& f, size_t expect_min) {
     auto start = std::chrono::steady_clock::now();
