@@ -108,7 +108,7 @@ uint64_t ReviewSink::dropped() const {
 
 void ReviewSink::Work() {
   try {
-    RefreshCounts();
+    Periodic();
     auto next_counts = std::chrono::steady_clock::now() + options_.counts_interval;
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
@@ -116,7 +116,7 @@ void ReviewSink::Work() {
       if (stop_) break;
       if (std::chrono::steady_clock::now() >= next_counts) {
         lock.unlock();
-        RefreshCounts();
+        Periodic();
         lock.lock();
         next_counts = std::chrono::steady_clock::now() + options_.counts_interval;
         continue;
@@ -161,6 +161,11 @@ void ReviewSink::Record(const CaseTransition& t) {
     work_cv_.wait_for(lock, backoff, [this] { return stop_; });
     backoff *= 2;
   }
+}
+
+void ReviewSink::Periodic() {
+  if (!service_->Refresh().ok() && metrics_ != nullptr) metrics_->ReviewStoreErrors().Increment();
+  RefreshCounts();
 }
 
 void ReviewSink::RefreshCounts() {

@@ -9,7 +9,9 @@
 // is retried (Options::max_attempts, backoff from 100 ms), then given up and counted.
 // Metrics: abusewatch_alerts_sent_total{sink="review",result="ok|failed|dropped"},
 // abusewatch_review_store_errors_total (each failed attempt), and abusewatch_review_cases{status}
-// refreshed by the worker every Options::counts_interval (and once at start).
+// refreshed by the worker every Options::counts_interval (and once at start). At the same pace
+// the worker reloads the suppression cache (ReviewService::Refresh), so a false-positive decision
+// taken through another instance sharing the store (PostgreSQL) reaches this one's gate.
 //
 // SuppressionGate: wraps a sink that notifies people (Alertmanager, webhook): a firing
 // transition that ReviewService::IsSuppressed says is suppressed (a false-positive decision) is
@@ -49,7 +51,8 @@ class ReviewSink final : public AlertSink {
   struct Options {
     size_t queue_capacity = 10'000;  // transitions waiting; values < 1 mean 1
     int max_attempts = 3;            // per transition, on a storage error; values < 1 mean 1
-    std::chrono::milliseconds counts_interval{10'000};  // review_cases gauge refresh
+    // review_cases gauge and suppression cache refresh
+    std::chrono::milliseconds counts_interval{10'000};
   };
 
   // `service` must be Open()ed and outlive the sink; `evidence` and `metrics` may be null and
@@ -71,6 +74,7 @@ class ReviewSink final : public AlertSink {
   void Work();
   void Record(const CaseTransition& t);
   void RefreshCounts();
+  void Periodic();  // the suppression cache, then RefreshCounts()
 
   const std::string name_ = "review";
   ReviewService* service_;

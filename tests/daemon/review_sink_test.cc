@@ -4,9 +4,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config_loader.h"
@@ -267,6 +270,54 @@ TEST_F(ReviewSinkTest, GateHoldsBackSuppressedFiringsOnly) {
   EXPECT_EQ(seen->got[1].key, "acct-2");
   EXPECT_EQ(gate.suppressed(), 1u);
   EXPECT_EQ(metrics_.AlertsSuppressed(rules_->rules()[notify_rule_].spec.id).Value(), 1);
+}
+
+// Two instances sharing one store: a suppression decided through the other one reaches this
+// sink's service (and so its gate) at the next periodic refresh.
+TEST_F(ReviewSinkTest, SuppressionsDecidedElsewhereArriveWithThePeriodicRefresh) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("aw-review-sink-" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove(path);
+  auto open = [&] {
+    std::unique_ptr<SqlDb> db;
+    EXPECT_TRUE(OpenSqliteDb(path, &db).ok());
+    auto s = std::make_unique<ReviewService>(std::move(db), ReviewOptions{});
+    EXPECT_TRUE(s->Open().ok());
+    return s;
+  };
+  std::unique_ptr<ReviewService> here = open(), there = open();
+  ReviewSink::Options o;
+  o.counts_interval = std::chrono::milliseconds(50);
+  ReviewSink sink(here.get(), nullptr, &metrics_, o);
+  sink.OnTransition(Make(notify_rule_, "acct-1", true, 1000, {}), *rules_);
+  ASSERT_TRUE(sink.Flush(std::chrono::seconds(10)));
+  int64_t id = 0;
+  ASSERT_TRUE(there->FindCase("acct-1", &id).ok());
+  const Actor alice{"alice", Role::kReviewer};
+  ASSERT_TRUE(there->StartReview(alice, id).ok());
+  DecideRequest fp;
+  fp.decision = "false_positive";
+  fp.reason = "a load test";
+  fp.suppress_for_ms = 3'600'000;
+  ASSERT_TRUE(there->Decide(alice, id, fp).ok());
+  const std::string rule = rules_->rules()[notify_rule_].spec.id;
+  const int64_t soon = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
+                       60'000;
+  EXPECT_TRUE(there->IsSuppressed(rule, "acct-1", soon));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!here->IsSuppressed(rule, "acct-1", soon) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(here->IsSuppressed(rule, "acct-1", soon));
+  sink.Stop();
+  here.reset();
+  there.reset();
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
 }
 
 }  // namespace
