@@ -1,11 +1,13 @@
 // ReviewService queries: every filter and the keyset pagination against a brute-force filter over
-// a seeded random population, Counts, and the timing of List / Counts over 100 000 cases.
+// a seeded random population, Counts, and List / Counts over 100 000 cases (their response times
+// are measured by benchmarks/review_bench.cc, not here).
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
+#include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -186,13 +188,9 @@ TEST_P(QueryTest, LimitsAndCursorValidation) {
   EXPECT_EQ(service_->List(bad, &page).code, ReviewErrc::kBadInput);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int64_t kBudgetMs = 1000;  // sanitizers slow everything down about tenfold
-#else
-constexpr int64_t kBudgetMs = 100;
-#endif
-
-TEST_P(QueryTest, HundredThousandCasesStayFast) {
+// Results, pagination and counts at 100 000 cases. No timing here: the response times at this
+// scale are measured by benchmarks/review_bench.cc (see benchmarks/README.md).
+TEST_P(QueryTest, HundredThousandCasesListAndCount) {
   std::unique_ptr<SqlDb> db = Direct();
   ASSERT_TRUE(db->Begin().ok());
   const std::string seq =
@@ -220,58 +218,86 @@ TEST_P(QueryTest, HundredThousandCasesStayFast) {
     ASSERT_TRUE(db->ExecScript("ANALYZE").ok());
   }
 
-  auto timed = [&](const char* what, const CaseFilter& f, size_t expect_min) {
-    auto start = std::chrono::steady_clock::now();
+  // The first page matches, is full (or holds at least `expect_min`), is in (updated_at desc,
+  // id desc) order, and the next page (by cursor) continues strictly after it.
+  auto check = [&](const char* what, const CaseFilter& f, size_t expect_min,
+                   const std::function<bool(const CaseSummary&)>& matches) {
     CasePage page;
     ReviewResult r = service_->List(f, &page);
-    int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::steady_clock::now() - start)
-                     .count();
-    ASSERT_TRUE(r.ok()) << r.message;
+    ASSERT_TRUE(r.ok()) << what << ": " << r.message;
     EXPECT_GE(page.cases.size(), expect_min) << what;
-    EXPECT_LT(ms, kBudgetMs) << what;
-    // The next page too.
+    std::vector<CaseSummary> seen = page.cases;
     if (!page.next_cursor.empty()) {
+      EXPECT_EQ(page.cases.size(), static_cast<size_t>(f.limit == 0 ? 50 : f.limit)) << what;
       CaseFilter next = f;
       next.cursor = page.next_cursor;
-      start = std::chrono::steady_clock::now();
-      ASSERT_TRUE(service_->List(next, &page).ok());
-      ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 start)
-               .count();
-      EXPECT_LT(ms, kBudgetMs) << what << " (second page)";
+      r = service_->List(next, &page);
+      ASSERT_TRUE(r.ok()) << what << " (second page): " << r.message;
+      EXPECT_FALSE(page.cases.empty()) << what << " (second page)";
+      seen.insert(seen.end(), page.cases.begin(), page.cases.end());
+    }
+    for (size_t i = 0; i < seen.size(); ++i) {
+      EXPECT_TRUE(matches(seen[i])) << what << ": case " << seen[i].id;
+      if (i > 0) {
+        EXPECT_GT(std::make_pair(seen[i - 1].updated_at_ms, seen[i - 1].id),
+                  std::make_pair(seen[i].updated_at_ms, seen[i].id))
+            << what << ": order at " << i;
+      }
     }
   };
+  // Case i (its account is acct-i) has status by i % 4, assignee alice when i % 3 == 0, a
+  // 第十二条 clause when i is even (else 第十一条), rule rule-(i % 50), knowledge when i % 7 == 0
+  // and serious when i % 11 == 0.
+  auto index = [](const CaseSummary& s) { return std::stoll(s.account.substr(5)); };
   CaseFilter f;
-  timed("all", f, 50);
+  check("all", f, 50, [](const CaseSummary&) { return true; });
   f.status = "open";
-  timed("status", f, 50);
+  check("status", f, 50,
+        [&](const CaseSummary& s) { return s.status == "open" && index(s) % 4 == 0; });
   f.clause = "第十二条";
-  timed("status + clause", f, 50);
+  check("status + clause", f, 50,
+        [&](const CaseSummary& s) { return s.status == "open" && index(s) % 2 == 0; });
   f = CaseFilter();
   f.rule_id = "rule-7";
-  timed("rule", f, 50);
+  check("rule", f, 50, [&](const CaseSummary& s) { return index(s) % 50 == 7; });
   f = CaseFilter();
   f.knowledge_and_serious = true;
-  timed("knowledge + serious", f, 50);
+  check("knowledge + serious", f, 50,
+        [&](const CaseSummary& s) { return s.knowledge && s.serious && index(s) % 77 == 0; });
   f = CaseFilter();
   f.assignee = "alice";
   f.limit = 500;
-  timed("assignee, 500", f, 500);
+  check("assignee, 500", f, 500,
+        [&](const CaseSummary& s) { return s.assignee == "alice" && index(s) % 3 == 0; });
   f = CaseFilter();
   f.account = "acct-9999";
   f.account_prefix = true;
-  timed("account prefix", f, 11);
+  check("account prefix", f, 11,
+        [&](const CaseSummary& s) { return s.account.rfind("acct-9999", 0) == 0; });
 
-  auto start = std::chrono::steady_clock::now();
+  // Walking every page of one filter returns each matching case once: 100 000 / 77 of them.
+  f = CaseFilter();
+  f.knowledge_and_serious = true;
+  f.limit = 500;
+  std::set<int64_t> ids;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10);
+    CasePage page;
+    ReviewResult r = service_->List(f, &page);
+    ASSERT_TRUE(r.ok()) << r.message;
+    for (const CaseSummary& s : page.cases) EXPECT_TRUE(ids.insert(s.id).second) << s.id;
+    if (page.next_cursor.empty()) break;
+    f.cursor = page.next_cursor;
+  }
+  EXPECT_EQ(ids.size(), 100000u / 77);
+
   std::vector<StatusCount> counts;
   ASSERT_TRUE(service_->Counts({}, &counts).ok());
-  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now() - start)
-                   .count();
-  EXPECT_LT(ms, kBudgetMs) << "counts";
   int64_t total = 0;
-  for (const StatusCount& c : counts) total += c.count;
+  for (const StatusCount& c : counts) {
+    EXPECT_EQ(c.count, 25000) << c.status;
+    total += c.count;
+  }
   EXPECT_EQ(total, 100000);
 }
 
