@@ -115,6 +115,14 @@ Status Fill(SqlDb* db) {
             rule + " >= 0",
         {kStartMs, kStartMs});
   }
+  // The article tags ReviewService writes with each clause (written directly here, as the rows).
+  for (const char* article : {"第十一条", "第十二条"}) {
+    if (!s.ok()) break;
+    s = db->Exec(
+        "INSERT INTO case_articles (article, case_id) SELECT DISTINCT ?, case_id FROM clauses "
+        "WHERE basis LIKE ?",
+        {std::string(article), "%" + std::string(article) + "%"});
+  }
   if (!s.ok()) {
     (void)db->Rollback();
     return s;

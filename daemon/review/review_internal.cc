@@ -1,5 +1,6 @@
 #include "daemon/review/review_internal.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -200,6 +201,37 @@ void AppendUtf8(uint32_t cp, std::string* out) {
 }
 
 }  // namespace
+
+namespace {
+
+constexpr std::string_view kDi = "\u7b2c";    // 第
+constexpr std::string_view kTiao = "\u6761";  // 条
+constexpr size_t kMaxArticleChars = 8;
+
+}  // namespace
+
+std::vector<std::string> CitedArticles(std::string_view basis) {
+  std::vector<std::string> out;
+  for (size_t end = basis.find(kTiao); end != std::string_view::npos;
+       end = basis.find(kTiao, end + kTiao.size())) {
+    const size_t di = basis.rfind(kDi, end);
+    if (di == std::string_view::npos) continue;
+    const std::string_view between = basis.substr(di + kDi.size(), end - di - kDi.size());
+    size_t chars = 0;
+    for (unsigned char ch : between) chars += (ch & 0xC0) != 0x80;
+    if (chars == 0 || chars > kMaxArticleChars || between.find(kTiao) != std::string_view::npos) {
+      continue;
+    }
+    std::string token(basis.substr(di, end + kTiao.size() - di));
+    if (std::find(out.begin(), out.end(), token) == out.end()) out.push_back(std::move(token));
+  }
+  return out;
+}
+
+bool IsArticleToken(std::string_view s) {
+  const std::vector<std::string> a = CitedArticles(s);
+  return a.size() == 1 && a[0] == s;
+}
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {

@@ -47,6 +47,14 @@ ReviewResult CheckText(std::string_view what, const std::string& text, size_t ma
                        bool required);
 
 bool IsValidUtf8(std::string_view s);
+
+// The articles a legal citation cites: every "第…条" (at most 8 characters between, none of
+// them 第 or 条), once each, in order. "刑法第二百八十七条之二；法释〔2019〕15号 第十二条第一款、
+// 第十六条" cites 第二百八十七条, 第十二条 and 第十六条. A basis contains an article token as a
+// substring exactly when the token is among its articles.
+std::vector<std::string> CitedArticles(std::string_view basis);
+// Whether `s` is one such token (then the clause filter can use the case_articles table).
+bool IsArticleToken(std::string_view s);
 // Replaces invalid UTF-8 (and NUL) by U+FFFD, cuts at max_bytes on a character boundary.
 std::string CleanUtf8(std::string_view s, size_t max_bytes, bool* cut);
 

@@ -60,7 +60,7 @@ bool DecodeCursor(std::string_view cursor, int64_t* updated_at, int64_t* id) {
 
 // The WHERE clause (without "WHERE") and its parameters for `f`; status optional.
 ReviewResult BuildWhere(const CaseFilter& f, bool with_status, std::string* where,
-                        std::vector<SqlValue>* params) {
+                        std::vector<SqlValue>* params, bool for_counts = false) {
   std::vector<std::string> terms;
   auto add = [&](std::string term, SqlValue v) {
     terms.push_back(std::move(term));
@@ -87,9 +87,16 @@ ReviewResult BuildWhere(const CaseFilter& f, bool with_status, std::string* wher
   }
   if (f.clause) {
     if (f.clause->empty()) return BadInput("clause filter is empty");
-    add("EXISTS (SELECT 1 FROM clauses k WHERE k.case_id = cases.id AND k.basis LIKE ? "
-        "ESCAPE '!')",
-        "%" + LikeLiteral(*f.clause) + "%");
+    if (for_counts && review_internal::IsArticleToken(*f.clause)) {
+      // The same cases (review_internal.h CitedArticles), from an index: counting by the
+      // substring match read every basis (200 ms at 100 k cases). Lists keep the EXISTS, which
+      // stops at the first page.
+      add("id IN (SELECT case_id FROM case_articles WHERE article = ?)", *f.clause);
+    } else {
+      add("EXISTS (SELECT 1 FROM clauses k WHERE k.case_id = cases.id AND k.basis LIKE ? "
+          "ESCAPE '!')",
+          "%" + LikeLiteral(*f.clause) + "%");
+    }
   }
   if (f.account) {
     if (f.account_prefix) {
@@ -159,7 +166,9 @@ ReviewResult ReviewService::Counts(const CaseFilter& filter, std::vector<StatusC
   counts->clear();
   std::string where;
   std::vector<SqlValue> params;
-  if (ReviewResult r = BuildWhere(filter, false, &where, &params); !r.ok()) return r;
+  if (ReviewResult r = BuildWhere(filter, false, &where, &params, /*for_counts=*/true); !r.ok()) {
+    return r;
+  }
   return Guarded([&] {
     std::lock_guard<std::mutex> lock(mu_);
     if (ReviewResult r = CheckReady(); !r.ok()) return r;

@@ -85,8 +85,51 @@ ReviewResult ReviewService::Open() {
     if (db_ == nullptr)
       return ReviewResult::Error(ReviewErrc::kStorage, "review store: no database");
     if (Status s = MigrateSchema(*db_); !s.ok()) return StorageError(s);
+    if (ReviewResult r = BackfillArticles(); !r.ok()) return r;
     open_ = true;
     return ReloadCacheLocked();
+  });
+}
+
+ReviewResult ReviewService::RetagCase(int64_t case_id) {
+  std::vector<SqlRow> rows;
+  if (Status s = db_->Exec("SELECT basis FROM clauses WHERE case_id = ?", {case_id}, &rows);
+      !s.ok()) {
+    return StorageError(s);
+  }
+  if (Status s = db_->Exec("DELETE FROM case_articles WHERE case_id = ?", {case_id}); !s.ok()) {
+    return StorageError(s);
+  }
+  for (const SqlRow& r : rows) {
+    for (const std::string& a : review_internal::CitedArticles(SqlText(r[0]))) {
+      if (Status s = db_->Exec(
+              "INSERT INTO case_articles (article, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+              {a, case_id});
+          !s.ok()) {
+        return StorageError(s);
+      }
+    }
+  }
+  return ReviewResult::Ok();
+}
+
+ReviewResult ReviewService::BackfillArticles() {
+  return InTransaction([&] {
+    std::vector<SqlRow> rows;
+    if (Status s = db_->Exec("SELECT name FROM backfills WHERE name = 'case_articles'", {}, &rows);
+        !s.ok()) {
+      return StorageError(s);
+    }
+    if (rows.empty()) return ReviewResult::Ok();
+    rows.clear();
+    if (Status s = db_->Exec("SELECT id FROM cases", {}, &rows); !s.ok()) return StorageError(s);
+    for (const SqlRow& r : rows) {
+      if (ReviewResult t = RetagCase(SqlInt(r[0])); !t.ok()) return t;
+    }
+    if (Status s = db_->Exec("DELETE FROM backfills WHERE name = 'case_articles'"); !s.ok()) {
+      return StorageError(s);
+    }
+    return ReviewResult::Ok();
   });
 }
 
@@ -291,6 +334,14 @@ ReviewResult ReviewService::RecordLocked(const CaseTransition& t, RecordOutcome*
       !s.ok()) {
     return StorageError(s);
   }
+  // The articles the clause cites, for the clause filter's counts: rewritten when the rule's
+  // basis is new for the case or changed.
+  std::vector<SqlRow> before;
+  if (Status s = db_->Exec("SELECT basis FROM clauses WHERE case_id = ? AND rule_id = ?",
+                           {c.id, t.rule_id}, &before);
+      !s.ok()) {
+    return StorageError(s);
+  }
   // The clause keeps the latest transition by event time (a late re-emission does not roll
   // it back).
   if (Status s = db_->Exec(
@@ -305,6 +356,9 @@ ReviewResult ReviewService::RecordLocked(const CaseTransition& t, RecordOutcome*
            t.explain_zh, t.explain_en, t.at_ms, t.at_ms});
       !s.ok()) {
     return StorageError(s);
+  }
+  if (before.empty() || SqlText(before[0][0]) != t.basis) {
+    if (ReviewResult r = RetagCase(c.id); !r.ok()) return r;
   }
   // Evidence: unique per (case, event id), bounded in size and number.
   rows.clear();

@@ -118,6 +118,10 @@ class ReviewService {
                          const std::string& decision, const std::string& decided_by,
                          const std::string& decision_reason, const std::string& reason);
   ReviewResult ReloadCacheLocked();
+  // case_articles: the articles cited by the case's clauses, rewritten from its clauses.
+  ReviewResult RetagCase(int64_t case_id);
+  // Tags the cases stored before migration 2 (once: while the backfills row is there).
+  ReviewResult BackfillArticles();
   // Runs `body` in one write transaction; commits when it returns OK, rolls back otherwise.
   ReviewResult InTransaction(const std::function<ReviewResult()>& body);
 

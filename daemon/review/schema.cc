@@ -117,6 +117,20 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_by_case ON audit_log (case_id, seq);
 )sql",
+    // 2: the articles each case's clauses cite (review_internal.h CitedArticles), so that counts
+    // by a clause filter such as 第十二条 read an index instead of matching every basis. Filled
+    // by ReviewService for new clauses; the cases already stored are tagged by ReviewService::
+    // Open() while the backfills row is there.
+    R"sql(
+CREATE TABLE case_articles (
+  article TEXT NOT NULL,
+  case_id BIGINT NOT NULL,
+  PRIMARY KEY (article, case_id)
+);
+CREATE INDEX case_articles_by_case ON case_articles (case_id);
+CREATE TABLE backfills (name TEXT PRIMARY KEY);
+INSERT INTO backfills (name) VALUES ('case_articles');
+)sql",
 };
 
 constexpr int64_t kLatest = static_cast<int64_t>(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -213,6 +213,14 @@ TEST_P(QueryTest, HundredThousandCasesListAndCount) {
                "'critical' END, CASE WHEN i % 2 = 0 THEN '法释〔2019〕15号 第十二条' ELSE "
                "'法释〔2019〕15号 第十一条' END, '', '', 0, 0 FROM n");
   ASSERT_TRUE(s.ok()) << s.message();
+  // The article tags ReviewService writes with each clause (here written directly, as the rows).
+  for (const char* article : {"第十一条", "第十二条"}) {
+    s = db->Exec(
+        "INSERT INTO case_articles (article, case_id) SELECT DISTINCT ?, case_id FROM clauses "
+        "WHERE basis LIKE ?",
+        {std::string(article), "%" + std::string(article) + "%"});
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
   ASSERT_TRUE(db->Commit().ok());
   if (GetParam() == "postgresql") {
     ASSERT_TRUE(db->ExecScript("ANALYZE").ok());
@@ -291,6 +299,24 @@ TEST_P(QueryTest, HundredThousandCasesListAndCount) {
   }
   EXPECT_EQ(ids.size(), 100000u / 77);
 
+  // Counts by an article (from the tags) equal the substring match over every basis.
+  {
+    CaseFilter by_article;
+    by_article.clause = "第十二条";
+    std::vector<StatusCount> counts;
+    ASSERT_TRUE(service_->Counts(by_article, &counts).ok());
+    std::vector<SqlRow> rows;
+    ASSERT_TRUE(db->Exec("SELECT status, COUNT(*) FROM cases WHERE EXISTS (SELECT 1 FROM clauses "
+                         "k WHERE k.case_id = cases.id AND k.basis LIKE ?) GROUP BY status "
+                         "ORDER BY status",
+                         {std::string("%第十二条%")}, &rows)
+                    .ok());
+    ASSERT_EQ(counts.size(), rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(counts[i].status, SqlText(rows[i][0]));
+      EXPECT_EQ(counts[i].count, SqlInt(rows[i][1])) << counts[i].status;
+    }
+  }
   std::vector<StatusCount> counts;
   ASSERT_TRUE(service_->Counts({}, &counts).ok());
   int64_t total = 0;
