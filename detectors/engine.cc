@@ -291,18 +291,23 @@ void Engine::Impl::Activate(uint32_t lane) {
 
 void Engine::Impl::AdvanceFrontier() {
   const int64_t lateness = rules.config().allowed_lateness_ms;
-  bool any_active = false;
-  int64_t min_active = std::numeric_limits<int64_t>::max(), max_other = kNoTime;
+  bool any_active = false, any_idle = false;
+  int64_t min_active = std::numeric_limits<int64_t>::max();
   for (const Lane& l : lanes) {
     if (l.state == LaneState::kActive) {
       if (l.max_ts == kNoTime) return;  // blocks progress
       any_active = true;
       min_active = std::min(min_active, l.max_ts - lateness);
-    } else if (l.state == LaneState::kIdle && l.max_ts != kNoTime) {
-      max_other = std::max(max_other, l.max_ts - lateness);
+    } else if (l.state == LaneState::kIdle) {
+      any_idle = true;
     }
   }
-  frontier = std::max(frontier, any_active ? min_active : max_other);
+  if (any_active) {
+    frontier = std::max(frontier, min_active);
+  } else if (any_idle && max_ts != kNoTime) {
+    // All quiet: as the single-input engine, including what closed lanes accepted.
+    frontier = std::max(frontier, max_ts - lateness);
+  }
 }
 
 void Engine::Impl::SetLaneState(uint32_t lane, LaneState state) {

@@ -16,8 +16,13 @@
 //     event and each SetLaneState(), F = max(F, C) where C is
 //       min over kActive lanes of (M_L - allowed_lateness), and "none" (no progress) while a
 //       kActive lane has not accepted an event yet (it may still deliver old events);
-//       when no lane is kActive: max over the non-closed lanes that accepted an event of
-//       (M_L - allowed_lateness), as the single-input engine.
+//       when no lane is kActive but one is kIdle: M - allowed_lateness, M the largest ts
+//       accepted over all lanes, closed ones included (max_event_time()), as the
+//       single-input engine; when every lane is kClosed (between a Kafka revoke and the next
+//       assignment): no progress. So once the assigned lanes are all idle, whatever was
+//       accepted drains as far as a single input would drain it, even after a rebalance
+//       closed the lanes that accepted it and their partitions came back as new lanes that
+//       redelivered only duplicates.
 //     kIdle and kClosed lanes do not hold F back.
 //   - A record offered on lane L is `late` iff ts < max(M_L - allowed_lateness, F) (with no
 //     M_L: iff ts < F). With lane 0 alone, F = M_0 - allowed_lateness: exactly rules.md.

@@ -101,32 +101,13 @@ bool WaitReady(const DaemonProcess& d, milliseconds limit, int* port) {
 
 // Waits until the watermark metric reaches `ms` (every partition idle at its end: the largest
 // event time minus the allowed lateness), then for it to stay put for a few commit intervals.
-// Also done when everything was consumed (consumer lag 0) and the watermark has not moved for
-// 15 s: after a rebalance that revokes partitions and gives them back under new lanes, a
-// quiescent stream leaves event time at the largest of the lanes that accepted records since
-// (open limitation: the revoked lanes' progress is forgotten); the caller then compares up to
-// the watermark reached.
+// Also after a rebalance that revoked partitions and gave them back under new lanes which
+// redelivered only duplicates: the engine then drains what the closed lanes accepted.
 bool WaitWatermark(int port, int64_t ms, milliseconds limit, double* watermark) {
-  double last = -1;
-  auto since = std::chrono::steady_clock::now();
   const bool reached = WaitFor(
       [&] {
-        const std::string m = HttpGetRaw(port, "/metrics");
-        *watermark = MetricSum(m, "abusewatch_watermark_seconds");
-        if (*watermark * 1000 >= static_cast<double>(ms) - 1) return true;
-        const auto now = std::chrono::steady_clock::now();
-        if (*watermark != last) {
-          last = *watermark;
-          since = now;
-        }
-        const bool consumed = m.find("abusewatch_consumer_lag{") != std::string::npos &&
-                              MetricSum(m, "abusewatch_consumer_lag") == 0;
-        if (consumed && *watermark > 0 && now - since >= std::chrono::seconds(15)) {
-          std::cout << "watermark stalled at " << *watermark << " s with every partition consumed"
-                    << " (target " << ms / 1000.0 << " s); comparing up to it\n";
-          return true;
-        }
-        return false;
+        *watermark = MetricSum(HttpGetRaw(port, "/metrics"), "abusewatch_watermark_seconds");
+        return *watermark * 1000 >= static_cast<double>(ms) - 1;
       },
       limit);
   if (!reached) return false;

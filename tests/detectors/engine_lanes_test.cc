@@ -146,11 +146,11 @@ TEST(EngineLanesTest, ClosedLanesAreForgotten) {
   EXPECT_EQ(t.engine.LaneDone(0), 4u);
   ASSERT_TRUE(t.Offer(Login("a3", 980), 0, 4));
   EXPECT_EQ(t.engine.frontier(), At(970));
-  // No lane active: max over the non-closed lanes; closed lane 1's M no longer counts.
+  // No lane active: the largest accepted ts over every lane (closed lane 1's 1000 s too).
   ASSERT_TRUE(t.engine.SetLaneState(1, LaneState::kClosed).ok());
   EXPECT_EQ(t.engine.frontier(), At(970));  // lane 0 (active, 950 s) cannot move it back
   ASSERT_TRUE(t.engine.SetLaneState(0, LaneState::kIdle).ok());
-  EXPECT_EQ(t.engine.frontier(), At(970));  // max(F, 980 - 30)
+  EXPECT_EQ(t.engine.frontier(), At(970));  // max(F, 1000 - 30)
   ASSERT_TRUE(t.Offer(Login("a4", 1100), 0, 5));
   ASSERT_TRUE(t.engine.SetLaneState(0, LaneState::kIdle).ok());
   EXPECT_EQ(t.engine.frontier(), At(1070));
@@ -160,6 +160,39 @@ TEST(EngineLanesTest, ClosedLanesAreForgotten) {
   EXPECT_EQ(t.engine.frontier(), At(1070));
   ASSERT_TRUE(t.Offer(Login("b2", 1500, "b"), 1, 7));
   EXPECT_EQ(t.engine.frontier(), At(1470));
+}
+
+// A rebalance revokes both partitions after their events were accepted but before they were
+// drained, and gives them back as new lanes, which redeliver only duplicates (the committed
+// offsets were behind). Once the new lanes go idle, what the closed lanes accepted drains as a
+// single input would: up to the largest accepted ts - allowed_lateness.
+TEST(EngineLanesTest, RebalancedLanesWithOnlyDuplicatesDoNotStallTheFrontier) {
+  LaneEngine t(TwoLogins());
+  ASSERT_TRUE(t.engine.SetLaneState(1, LaneState::kActive).ok());
+  ASSERT_TRUE(t.Offer(Login("a1", 100), 0, 0));
+  ASSERT_TRUE(t.Offer(Login("b1", 200, "b"), 1, 0));
+  ASSERT_TRUE(t.Offer(Login("a2", 500), 0, 1));
+  ASSERT_TRUE(t.Offer(Login("b2", 400, "b"), 1, 1));
+  EXPECT_EQ(t.engine.frontier(), At(370));
+  ASSERT_TRUE(t.engine.SetLaneState(0, LaneState::kClosed).ok());
+  ASSERT_TRUE(t.engine.SetLaneState(1, LaneState::kClosed).ok());
+  EXPECT_EQ(t.engine.frontier(), At(370));  // every lane closed: no progress
+  ASSERT_TRUE(t.engine.SetLaneState(2, LaneState::kActive).ok());
+  ASSERT_TRUE(t.engine.SetLaneState(3, LaneState::kActive).ok());
+  EXPECT_FALSE(t.Offer(Login("a2", 500), 2, 1));
+  EXPECT_EQ(t.rej.reason, RejectReason::kDuplicate);
+  EXPECT_FALSE(t.Offer(Login("b2", 400, "b"), 3, 1));
+  EXPECT_EQ(t.rej.reason, RejectReason::kDuplicate);
+  // Active lanes without an accepted event hold the frontier where it was.
+  EXPECT_EQ(t.engine.frontier(), At(370));
+  EXPECT_GT(t.engine.stats().buffered_events, 0u);
+  ASSERT_TRUE(t.engine.SetLaneState(2, LaneState::kIdle).ok());
+  EXPECT_EQ(t.engine.frontier(), At(370));  // lane 3 still active
+  ASSERT_TRUE(t.engine.SetLaneState(3, LaneState::kIdle).ok());
+  EXPECT_EQ(t.engine.frontier(), At(470));          // 500 s (closed lane 0's) - 30 s
+  EXPECT_EQ(t.engine.stats().buffered_events, 1u);  // only a2, within the lateness
+  // The new lanes' records after the frontier are not late.
+  ASSERT_TRUE(t.Offer(Login("a3", 480), 2, 2));
 }
 
 TEST(EngineLanesTest, LaneDoneFollowsReorderAndRejections) {
@@ -273,20 +306,25 @@ struct FrontierModel {
   int64_t lateness = 0;
   std::vector<LaneState> state;
   std::vector<int64_t> max;  // kNone when none
+  int64_t global = kNone;    // over every accepted event
   int64_t f = kNone;
   void Update() {
-    bool any_active = false;
-    int64_t lo = std::numeric_limits<int64_t>::max(), hi = kNone;
+    bool any_active = false, any_idle = false;
+    int64_t lo = std::numeric_limits<int64_t>::max();
     for (size_t i = 0; i < state.size(); ++i) {
       if (state[i] == LaneState::kActive) {
         if (max[i] == kNone) return;
         any_active = true;
         lo = std::min(lo, max[i] - lateness);
-      } else if (state[i] == LaneState::kIdle && max[i] != kNone) {
-        hi = std::max(hi, max[i] - lateness);
+      } else if (state[i] == LaneState::kIdle) {
+        any_idle = true;
       }
     }
-    f = std::max(f, any_active ? lo : hi);
+    if (any_active) {
+      f = std::max(f, lo);
+    } else if (any_idle && global != kNone) {
+      f = std::max(f, global - lateness);
+    }
   }
 };
 
@@ -391,7 +429,10 @@ std::string CheckSeed(uint64_t seed) {
     }
     for (size_t j = 0; j < n; ++j) {
       outcome[chunk[j]] = accepted[j] ? kAccepted : rejections[j].reason;
-      if (accepted[j]) model.max[lane] = std::max(model.max[lane], ts[chunk[j]]);
+      if (accepted[j]) {
+        model.max[lane] = std::max(model.max[lane], ts[chunk[j]]);
+        model.global = std::max(model.global, ts[chunk[j]]);
+      }
       model.Update();
     }
     last[lane] = chunk.back();
