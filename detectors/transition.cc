@@ -5,43 +5,9 @@
 #include <cstdio>
 
 #include "detectors/timeutil.h"
+#include "detectors/utf8.h"
 
 namespace abusewatch {
-namespace {
-
-// Length of a valid UTF-8 sequence starting at s[i], or 0 when invalid.
-size_t Utf8Len(std::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return n;
-}
-
-}  // namespace
-
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
@@ -72,7 +38,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
       out->push_back(static_cast<char>(c));
       ++i;
     } else {
-      size_t n = Utf8Len(s, i);
+      size_t n = Utf8SequenceLength(s, i);
       if (n == 0) {
         out->append("\xEF\xBF\xBD");
         ++i;

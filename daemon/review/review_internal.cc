@@ -5,6 +5,7 @@
 #include <string>
 
 #include "detectors/transition.h"
+#include "detectors/utf8.h"
 
 namespace abusewatch {
 
@@ -122,7 +123,7 @@ ReviewResult BadInput(std::string msg) {
 }
 
 ReviewResult CheckActor(const Actor& actor, Role min) {
-  if (actor.name.empty() || actor.name.size() > 200 || !IsValidUtf8(actor.name)) {
+  if (actor.name.empty() || actor.name.size() > 200 || !IsValidUtf8WithoutNul(actor.name)) {
     return BadInput("actor name must be 1 to 200 bytes of UTF-8");
   }
   if (actor.role != Role::kViewer && actor.role != Role::kReviewer && actor.role != Role::kAdmin) {
@@ -144,43 +145,11 @@ ReviewResult CheckText(std::string_view what, const std::string& text, size_t ma
   if (text.size() > max_bytes) {
     return BadInput(std::string(what) + " is longer than " + std::to_string(max_bytes) + " bytes");
   }
-  if (!IsValidUtf8(text)) return BadInput(std::string(what) + " is not valid UTF-8");
+  if (!IsValidUtf8WithoutNul(text)) return BadInput(std::string(what) + " is not valid UTF-8");
   return ReviewResult::Ok();
 }
 
 namespace {
-
-// Length of the valid UTF-8 sequence at s[i] (NUL counts as invalid), or 0.
-size_t Utf8SeqLen(std::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c == 0) return 0;
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char d = static_cast<unsigned char>(s[i + k]);
-    if ((d & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (d & 0x3F);
-  }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return n;
-}
 
 void AppendUtf8(uint32_t cp, std::string* out) {
   if (cp < 0x80) {
@@ -233,13 +202,8 @@ bool IsArticleToken(std::string_view s) {
   return a.size() == 1 && a[0] == s;
 }
 
-bool IsValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    size_t n = Utf8SeqLen(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
+bool IsValidUtf8WithoutNul(std::string_view s) {
+  return s.find('\0') == std::string_view::npos && IsValidUtf8(s);
 }
 
 std::string CleanUtf8(std::string_view s, size_t max_bytes, bool* cut) {
@@ -247,7 +211,7 @@ std::string CleanUtf8(std::string_view s, size_t max_bytes, bool* cut) {
   out.reserve(std::min(s.size(), max_bytes));
   *cut = false;
   for (size_t i = 0; i < s.size();) {
-    size_t n = Utf8SeqLen(s, i);
+    const size_t n = s[i] == '\0' ? 0 : Utf8SequenceLength(s, i);
     std::string_view piece = n == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, n);
     if (out.size() + piece.size() > max_bytes) {
       *cut = true;

@@ -46,7 +46,8 @@ ReviewResult CheckActor(const Actor& actor, Role min);
 ReviewResult CheckText(std::string_view what, const std::string& text, size_t max_bytes,
                        bool required);
 
-bool IsValidUtf8(std::string_view s);
+// Valid UTF-8 (detectors/utf8.h) without NUL bytes: what the review store accepts as text.
+bool IsValidUtf8WithoutNul(std::string_view s);
 
 // The articles a legal citation cites: every "第…条" (at most 8 characters between, none of
 // them 第 or 条), once each, in order. "刑法第二百八十七条之二；法释〔2019〕15号 第十二条第一款、

@@ -68,7 +68,7 @@ ReviewResult BuildWhere(const CaseFilter& f, bool with_status, std::string* wher
   };
   for (const std::optional<std::string>* s :
        {&f.status, &f.decision, &f.rule_id, &f.severity, &f.clause, &f.account, &f.assignee}) {
-    if (s->has_value() && (!review_internal::IsValidUtf8(**s) || (*s)->size() > 1024)) {
+    if (s->has_value() && (!review_internal::IsValidUtf8WithoutNul(**s) || (*s)->size() > 1024)) {
       return BadInput("filter values must be valid UTF-8 of at most 1024 bytes");
     }
   }

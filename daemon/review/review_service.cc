@@ -42,17 +42,17 @@ ReviewResult ValidateTransition(const CaseTransition& t) {
   if (t.event_ids.size() > kMaxEventIds) return BadInput("too many event ids");
   for (const std::string* s :
        {&t.rule_id, &t.key, &t.value, &t.threshold, &t.basis, &t.explain_zh, &t.explain_en}) {
-    if (s->size() > kMaxTextBytes || !review_internal::IsValidUtf8(*s)) {
+    if (s->size() > kMaxTextBytes || !review_internal::IsValidUtf8WithoutNul(*s)) {
       return BadInput("transition text fields must be valid UTF-8 of at most 64 KiB");
     }
   }
   for (const std::string& id : t.event_ids) {
-    if (id.size() > kMaxIdBytes || !review_internal::IsValidUtf8(id)) {
+    if (id.size() > kMaxIdBytes || !review_internal::IsValidUtf8WithoutNul(id)) {
       return BadInput("event ids must be valid UTF-8 of at most 1024 bytes");
     }
   }
   for (const auto& [id, raw] : t.payloads) {
-    if (id.empty() || id.size() > kMaxIdBytes || !review_internal::IsValidUtf8(id)) {
+    if (id.empty() || id.size() > kMaxIdBytes || !review_internal::IsValidUtf8WithoutNul(id)) {
       return BadInput("payload event ids must be valid UTF-8 of 1 to 1024 bytes");
     }
   }

@@ -238,7 +238,7 @@ ReviewResult ReviewService::Reopen(const Actor& actor, int64_t case_id, const st
 ReviewResult ReviewService::Assign(const Actor& actor, int64_t case_id,
                                    const std::string& assignee) {
   if (ReviewResult r = CheckActor(actor, Role::kReviewer); !r.ok()) return r;
-  if (assignee.size() > 200 || !review_internal::IsValidUtf8(assignee)) {
+  if (assignee.size() > 200 || !review_internal::IsValidUtf8WithoutNul(assignee)) {
     return BadInput("assignee must be at most 200 bytes of UTF-8");
   }
   return Guarded([&] {
