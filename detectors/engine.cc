@@ -470,57 +470,6 @@ void Engine::OfferBatch(const std::string_view* records, size_t n, const uint32_
   }
 }
 
-void DecodeBatch(Decoder* decoder, const std::string_view* records, size_t n, DecodedBatch* batch) {
-  if (batch->capacity < n) {
-    batch->decoded.reset(new bool[n]);
-    batch->accepted.reset(new bool[n]);
-    batch->capacity = n;
-  }
-  if (batch->events.size() < n) {
-    batch->hashes.resize(n);
-    batch->rejections.resize(n);
-    while (batch->events.size() < n) batch->events.push_back(std::make_unique<Event>());
-  }
-  batch->size = n;
-  for (size_t i = 0; i < n; ++i) {
-    batch->decoded[i] = decoder->Decode(records[i], batch->events[i].get(), &batch->rejections[i]);
-    if (batch->decoded[i]) batch->hashes[i] = DedupIndex::HashId(batch->events[i]->id());
-  }
-}
-
-void Engine::OfferDecoded(DecodedBatch* batch, const uint32_t* lanes, const uint64_t* positions) {
-  Impl& im = *impl_;
-  constexpr size_t kChunk = 64;  // dedup slots prefetched one chunk ahead
-  const size_t n = batch->size;
-  auto prefetch = [&](size_t from) {
-    for (size_t i = from; i < std::min(n, from + kChunk); ++i) {
-      if (batch->decoded[i]) im.dedup.Prefetch(batch->hashes[i]);
-    }
-  };
-  prefetch(0);
-  for (size_t base = 0; base < n; base += kChunk) {
-    prefetch(base + kChunk);
-    for (size_t i = base; i < std::min(n, base + kChunk); ++i) {
-      const uint32_t lane = lanes == nullptr ? 0 : lanes[i];
-      Rejection* rejection = &batch->rejections[i];
-      if (lane >= kMaxLanes) {
-        LaneOutOfRange(lane, rejection);
-        batch->accepted[i] = im.Rejected(rejection);
-        continue;
-      }
-      const uint64_t position =
-          im.Arrive(lane, positions == nullptr ? kNextPosition : positions[i]);
-      if (!batch->decoded[i]) {
-        batch->accepted[i] = im.Rejected(rejection);
-        continue;
-      }
-      std::unique_ptr<Event> e = std::move(batch->events[i]);
-      batch->events[i] = im.TakeEvent();
-      batch->accepted[i] = im.Accept(std::move(e), batch->hashes[i], lane, position, rejection);
-    }
-  }
-}
-
 bool Engine::OfferEvent(Event&& event, Rejection* rejection) {
   Impl& im = *impl_;
   const uint64_t position = im.Arrive(0, kNextPosition);

@@ -51,7 +51,6 @@
 #include <vector>
 
 #include "detectors/checkpoint.h"
-#include "detectors/decoded_batch.h"
 #include "detectors/decoder.h"
 #include "detectors/lane.h"
 #include "detectors/rule_set.h"
@@ -109,13 +108,6 @@ class Engine {
   // Offer().
   void OfferBatch(const std::string_view* records, size_t n, const uint32_t* lanes,
                   const uint64_t* positions, bool* accepted, Rejection* rejections);
-
-  // The engine half of OfferBatch(): offers the batch->size records DecodeBatch() decoded
-  // (detectors/decoded_batch.h), record i on lanes[i] at positions[i] (null: lane 0 / next
-  // position). Exactly equivalent to OfferBatch() on the records that were decoded; results in
-  // batch->accepted[i] and batch->rejections[i]. Accepted events move into the engine and
-  // batch->events[i] gets a recycled one. Same requirements as the lane Offer().
-  void OfferDecoded(DecodedBatch* batch, const uint32_t* lanes, const uint64_t* positions);
 
   // Offers an already decoded event (moved from) on lane 0 at the next position. Same checks
   // from `late` on.

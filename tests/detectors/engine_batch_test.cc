@@ -5,10 +5,7 @@
 #include <fstream>
 #include <random>
 
-#include "detectors/decoded_batch.h"
-#include "detectors/decoder.h"
 #include "tests/detectors/engine_test_util.h"
-#include "tests/reference/random_stream.h"
 
 namespace abusewatch::testing {
 namespace {
@@ -47,44 +44,22 @@ struct Outcome {
   }
 };
 
-enum class Mode { kOneByOne, kBatch, kDecoded };
-
-// Feeds `lines` in batches of random sizes (1 with kOneByOne). With `lanes`, record i goes to
-// lane lanes[i] (at the next position); otherwise lane 0. kDecoded decodes each batch with a
-// separate Decoder and DecodedBatch (reused across batches), as the daemon's decoding thread.
 Outcome Feed(const std::shared_ptr<const RuleSet>& rules, const std::vector<std::string>& lines,
-             std::mt19937_64* rng, Mode mode = Mode::kBatch,
-             const std::vector<uint32_t>* lanes = nullptr) {
+             std::mt19937_64* rng) {
   Recorder rec;
   Engine engine(rules, &rec);
-  Decoder decoder(DecoderOptionsFor(rules->config()));
-  DecodedBatch decoded;
   Outcome out;
   size_t i = 0;
   while (i < lines.size()) {
-    size_t n = mode == Mode::kOneByOne ? 1 : 1 + (*rng)() % 150;
+    size_t n = rng == nullptr ? 1 : 1 + (*rng)() % 150;
     n = std::min(n, lines.size() - i);
     std::vector<std::string_view> views(lines.begin() + i, lines.begin() + i + n);
-    const uint32_t* batch_lanes = lanes == nullptr ? nullptr : lanes->data() + i;
     std::vector<Rejection> rej(n);
     std::unique_ptr<bool[]> ok(new bool[n]);
-    switch (mode) {
-      case Mode::kOneByOne:
-        ok[0] = lanes == nullptr
-                    ? engine.Offer(views[0], &rej[0])
-                    : engine.Offer(views[0], &rej[0], batch_lanes[0], Engine::kNextPosition);
-        break;
-      case Mode::kBatch:
-        engine.OfferBatch(views.data(), n, batch_lanes, nullptr, ok.get(), rej.data());
-        break;
-      case Mode::kDecoded:
-        DecodeBatch(&decoder, views.data(), n, &decoded);
-        engine.OfferDecoded(&decoded, batch_lanes, nullptr);
-        for (size_t k = 0; k < n; ++k) {
-          ok[k] = decoded.accepted[k];
-          rej[k] = decoded.rejections[k];
-        }
-        break;
+    if (rng == nullptr) {
+      ok[0] = engine.Offer(views[0], &rej[0]);
+    } else {
+      engine.OfferBatch(views.data(), n, ok.get(), rej.data());
     }
     for (size_t k = 0; k < n; ++k) {
       if (!ok[k]) {
@@ -94,17 +69,8 @@ Outcome Feed(const std::shared_ptr<const RuleSet>& rules, const std::vector<std:
     }
     i += n;
   }
-  if (lanes != nullptr) {
-    out.rejects.push_back("frontier " + std::to_string(engine.frontier()));
-    for (uint32_t l = 0; l < 3; ++l) {
-      out.rejects.push_back("done " + std::to_string(engine.LaneDone(l)));
-    }
-  }
   engine.Finish();
   out.transitions = rec.lines;
-  const EngineStats st = engine.stats();
-  out.rejects.push_back("stats " + std::to_string(st.accepted) + " " + std::to_string(st.rejected) +
-                        " " + std::to_string(st.transitions));
   return out;
 }
 
@@ -151,43 +117,13 @@ TEST(EngineBatchTest, OfferBatchEqualsOfferOneByOne) {
   }
   std::shared_ptr<const RuleSet> rules;
   ASSERT_TRUE(RuleSet::Compile(MixedConfig(), &rules).ok());
-  const Outcome one_by_one = Feed(rules, lines, nullptr, Mode::kOneByOne);
+  const Outcome one_by_one = Feed(rules, lines, nullptr);
   EXPECT_GT(one_by_one.transitions.size(), 20u);
   EXPECT_GT(one_by_one.rejects.size(), 500u);
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     std::mt19937_64 rng(seed);
     EXPECT_TRUE(Feed(rules, lines, &rng) == one_by_one) << "batch seed " << seed;
-    std::mt19937_64 rng2(seed);
-    EXPECT_TRUE(Feed(rules, lines, &rng2, Mode::kDecoded) == one_by_one) << "decoded seed " << seed;
   }
-}
-
-// DecodeBatch + OfferDecoded (the daemon's decoding thread) is exactly Offer() on each record
-// in turn, with lanes (and an out-of-range one), on random rule packs and streams.
-TEST(EngineBatchTest, DecodedBatchesEqualOfferOneByOneOnRandomStreams) {
-  size_t compared = 0, rejected = 0;
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
-    ref::Rng rng(seed);
-    const EngineConfig config = ref::RandomConfig(rng);
-    std::shared_ptr<const RuleSet> rules;
-    ASSERT_TRUE(RuleSet::Compile(config, &rules).ok()) << "seed " << seed;
-    const std::vector<std::string> lines = ref::RandomStream(config, rng);
-    std::mt19937_64 gen(seed);
-    std::vector<uint32_t> lanes(lines.size());
-    for (uint32_t& l : lanes) l = gen() % 97 == 0 ? Engine::kMaxLanes : gen() % 3;
-    const Outcome want = Feed(rules, lines, &gen, Mode::kOneByOne, &lanes);
-    std::mt19937_64 sizes(seed * 31);
-    const Outcome got = Feed(rules, lines, &sizes, Mode::kDecoded, &lanes);
-    ASSERT_EQ(got.rejects.size(), want.rejects.size()) << "seed " << seed;
-    for (size_t k = 0; k < want.rejects.size(); ++k) {
-      ASSERT_EQ(got.rejects[k], want.rejects[k]) << "seed " << seed << " item " << k;
-    }
-    ASSERT_EQ(got.transitions, want.transitions) << "seed " << seed;
-    compared += lines.size();
-    rejected += want.rejects.size();
-  }
-  EXPECT_GT(compared, 30'000u);
-  EXPECT_GT(rejected, 500u);
 }
 
 }  // namespace
