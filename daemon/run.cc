@@ -158,6 +158,7 @@ void Daemon::UpdateReady() {
 }
 
 void Daemon::RefreshGauges() {
+  metrics_.ReorderBuffer().Set(static_cast<double>(engine_->stats().buffered_events));
   const auto& all = engine_->rules().rules();
   for (size_t r = 0; r < all.size(); ++r) {
     metrics_.StateKeys(all[r].spec.id)

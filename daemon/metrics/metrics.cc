@@ -78,6 +78,11 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
   watermark_ = &GaugeFamily(r, "abusewatch_watermark_seconds",
                             "Event-time watermark of the engine, Unix seconds.")
                     .Add({});
+  reorder_buffer_ =
+      &GaugeFamily(r, "abusewatch_reorder_buffer_events",
+                   "Accepted events waiting in the engine for event time to pass them (allowed "
+                   "lateness, and partitions behind others).")
+           .Add({});
   ready_ = &GaugeFamily(r, "abusewatch_ready", "1 when the daemon is ready (see /readyz).").Add({});
   GaugeFamily(r, "abusewatch_build_info", "Build information; always 1.")
       .Add({{"version", std::string(version)}})
@@ -197,6 +202,7 @@ void Metrics::RemoveConsumerLag(std::string_view topic, int32_t partition) {
 }
 
 Gauge& Metrics::Watermark() { return *watermark_; }
+Gauge& Metrics::ReorderBuffer() { return *reorder_buffer_; }
 
 void Metrics::SetReady(bool ready) { ready_->Set(ready ? 1 : 0); }
 

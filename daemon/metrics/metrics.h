@@ -10,6 +10,8 @@
 //   gauge     abusewatch_state_keys{rule}
 //   gauge     abusewatch_consumer_lag{topic,partition}
 //   gauge     abusewatch_watermark_seconds                  event time, Unix seconds
+//   gauge     abusewatch_reorder_buffer_events              accepted events waiting for event
+//                                                           time to pass them (refreshed 1/s)
 //   gauge     abusewatch_ready                              1 when /readyz says ready
 //   gauge     abusewatch_build_info{version}                always 1
 //   gauge     abusewatch_config_info{sha256}                always 1; one series, the loaded config
@@ -89,6 +91,7 @@ class Metrics {
   // Drops the series of a partition no longer assigned to this instance.
   void RemoveConsumerLag(std::string_view topic, int32_t partition);
   prometheus::Gauge& Watermark();
+  prometheus::Gauge& ReorderBuffer();
   prometheus::Gauge& ReviewCases(std::string_view status);
   void SetReady(bool ready);
   bool ready() const;
@@ -119,6 +122,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* consumer_lag_;
   prometheus::Family<prometheus::Gauge>* config_info_;
   prometheus::Gauge* watermark_;
+  prometheus::Gauge* reorder_buffer_;
   prometheus::Gauge* ready_;
   prometheus::Histogram* processing_;
   std::array<prometheus::Counter*, kNumEventTypes> events_by_type_{};

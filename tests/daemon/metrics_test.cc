@@ -59,6 +59,7 @@ TEST(Metrics, TypeLinesForEveryFamily) {
            "# TYPE abusewatch_state_keys gauge",
            "# TYPE abusewatch_consumer_lag gauge",
            "# TYPE abusewatch_watermark_seconds gauge",
+           "# TYPE abusewatch_reorder_buffer_events gauge",
            "# TYPE abusewatch_ready gauge",
            "# TYPE abusewatch_build_info gauge",
            "# TYPE abusewatch_config_info gauge",

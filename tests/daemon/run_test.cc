@@ -160,6 +160,38 @@ TEST_F(RunTest, SigtermStopsWhileWaitingOnStandardInput) {
   close(fds[1]);
 }
 
+// abusewatch_reorder_buffer_events: the accepted events event time has not passed yet (the pack's
+// allowed lateness is 30 s), refreshed about once a second.
+TEST_F(RunTest, ReorderBufferGaugeCountsEventsWaitingForEventTime) {
+  const fs::path input = dir_ / "in.jsonl";
+  auto login = [](int n, int second) {
+    char ts[32];
+    std::snprintf(ts, sizeof ts, "2029-03-01T00:%02d:%02dZ", second / 60, second % 60);
+    return "{\"id\":\"b" + std::to_string(n) + "\",\"type\":\"login\",\"ts\":\"" + ts +
+           "\",\"account\":\"acct-1\"}\n";
+  };
+  std::ofstream(input, std::ios::binary) << login(1, 0) << login(2, 10) << login(3, 100);
+  WriteConfig(input.string(), /*follow=*/true);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Port() > 0; }, std::chrono::seconds(20)))
+      << Slurp(dir_ / "log.txt");
+  const int port = Port();
+  auto buffered = [&] {
+    const std::string m = Get(port, "/metrics");
+    const std::string name = "\nabusewatch_reorder_buffer_events ";
+    const size_t at = m.find(name);
+    return at == std::string::npos ? -1.0 : std::stod(m.substr(at + name.size()));
+  };
+  // Watermark 70 s: the events at 0 s and 10 s are processed, the one at 100 s waits.
+  EXPECT_TRUE(WaitFor([&] { return buffered() == 1; }, std::chrono::seconds(20))) << buffered();
+  // 100 s passes once an event at 200 s arrives; 200, 201 and 202 s wait.
+  std::ofstream(input, std::ios::binary | std::ios::app)
+      << login(4, 200) << login(5, 201) << login(6, 202);
+  EXPECT_TRUE(WaitFor([&] { return buffered() == 3; }, std::chrono::seconds(20))) << buffered();
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(Wait(std::chrono::seconds(10)), 0) << Slurp(dir_ / "log.txt");
+}
+
 TEST_F(RunTest, FollowsReloadsAndStopsOnSigterm) {
   const fs::path input = dir_ / "in.jsonl";
   const fs::path sample = fs::path(ABUSEWATCH_SOURCE_DIR) / "config/samples/sample-stream.jsonl";
