@@ -124,6 +124,12 @@ class ReviewService {
   ReviewResult BackfillArticles();
   // Runs `body` in one write transaction; commits when it returns OK, rolls back otherwise.
   ReviewResult InTransaction(const std::function<ReviewResult()>& body);
+  // The frame of a workflow action on one case, once its actor and input are checked: under
+  // mu_, once open, in one write transaction, loads the case (kNotFound when there is none) and
+  // runs body(case); then, when that succeeded (committed), `then` if given, still under mu_. No
+  // exception escapes (kStorage).
+  ReviewResult ActOnCase(int64_t case_id, const std::function<ReviewResult(const CaseRow&)>& body,
+                         const std::function<ReviewResult()>& then = nullptr);
 
   mutable std::mutex mu_;  // serializes db_
   std::unique_ptr<SqlDb> db_;

@@ -308,6 +308,28 @@ TEST_P(WorkflowTest, ErrorKinds) {
   ASSERT_TRUE(service_->Comment(alice_, id, "comments stay possible").ok());
 }
 
+TEST_P(WorkflowTest, ConflictMessagesNameTheCaseAndItsStatus) {
+  const int64_t id = OpenCase("acct-msg");
+  const std::string c = "case " + std::to_string(id) + " is ";
+  EXPECT_EQ(service_->Decide(alice_, id, {"confirmed", "r"}).message,
+            c + "open; a decision needs in_review");
+  EXPECT_EQ(service_->Close(alice_, id, "r").message,
+            c + "open; only a decided case can be closed");
+  EXPECT_EQ(service_->Approve(bob_, id).message,
+            c + "open; only a decision awaiting second review can be approved");
+  EXPECT_EQ(service_->Reject(bob_, id, "r").message,
+            c + "open; only a decision awaiting second review can be rejected");
+  ASSERT_TRUE(service_->StartReview(alice_, id).ok());
+  EXPECT_EQ(service_->StartReview(alice_, id).message,
+            c + "in_review; a review starts from open or needs_information");
+  EXPECT_EQ(service_->Reopen(admin_, id, "r").message,
+            c + "in_review; only a closed case can be reopened");
+  ASSERT_TRUE(service_->Decide(alice_, id, {"confirmed", "proof"}).ok());
+  ASSERT_TRUE(service_->Close(alice_, id, "done").ok());
+  EXPECT_EQ(service_->Assign(alice_, id, "bob").message, c + "closed");
+  EXPECT_EQ(service_->StartReview(alice_, 999).message, "no case 999");
+}
+
 TEST_P(WorkflowTest, StorageErrorBeforeOpen) {
   std::unique_ptr<SqlDb> db;
   ASSERT_TRUE(OpenTestDb(GetParam(), &db).ok());
