@@ -6,6 +6,7 @@
 #include <string>
 
 #include "detectors/timeutil.h"
+#include "detectors/utf8.h"
 
 namespace abusewatch::config_internal {
 
@@ -42,26 +43,6 @@ Status ErrorAt(const SourcePos& pos, std::string_view msg) {
 
 namespace {
 
-// Length of the valid UTF-8 sequence starting at text[i] (1 for ASCII), or 0 when invalid.
-size_t Utf8Length(std::string_view text, size_t i) {
-  unsigned char u = static_cast<unsigned char>(text[i]);
-  size_t n = 0;
-  if (u < 0x80) {
-    n = 1;
-  } else if (u >= 0xC2 && u <= 0xDF) {
-    n = 2;
-  } else if (u >= 0xE0 && u <= 0xEF) {
-    n = 3;
-  } else if (u >= 0xF0 && u <= 0xF4) {
-    n = 4;
-  }
-  if (n == 0 || i + n > text.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
-  }
-  return n;
-}
-
 void AppendHexEscape(unsigned char u, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   *out += "\\x";
@@ -78,7 +59,7 @@ std::string Quote(std::string_view text) {
   while (i < text.size() && i < kMaxBytes) {
     char c = text[i];
     unsigned char u = static_cast<unsigned char>(c);
-    size_t n = Utf8Length(text, i);
+    size_t n = Utf8SequenceLength(text, i);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;

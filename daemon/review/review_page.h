@@ -1,6 +1,7 @@
 // The review page served at /review/: one HTML document, its script and its style sheet,
-// embedded in the binary (sources under daemon/review/page/, see review_page.cc). No external
-// resources: it works offline and under `Content-Security-Policy: default-src 'self'`.
+// embedded in the binary. Sources under daemon/review/page/; review_page.cc is generated from
+// them in the build tree by page/embed.sh. No external resources: it works offline and under
+// `Content-Security-Policy: default-src 'self'`.
 #ifndef ABUSEWATCH_DAEMON_REVIEW_REVIEW_PAGE_H_
 #define ABUSEWATCH_DAEMON_REVIEW_REVIEW_PAGE_H_
 

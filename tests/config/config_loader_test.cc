@@ -387,6 +387,10 @@ TEST(ConfigErrorTest, StructuralErrors) {
             "t.yaml:5:5: duplicate key \"kind\" in rule \"a\" (first given at t.yaml:4:5)");
   EXPECT_EQ(LoadError(Lines({"version: 1", "base_currency: \"\xff\\n\""})),
             "t.yaml:2:16: bad base_currency \"\\xff\\n\": expected an ISO 4217 code such as CNY");
+  // A UTF-16 surrogate and an overlong form are not UTF-8: escaped, byte by byte.
+  EXPECT_EQ(LoadError(Lines({"version: 1", "base_currency: \"\xed\xa0\x80\xc0\xaf\""})),
+            "t.yaml:2:16: bad base_currency \"\\xed\\xa0\\x80\\xc0\\xaf\": expected an ISO 4217 "
+            "code such as CNY");
   EXPECT_EQ(LoadError("rules: []\n"),
             "t.yaml:1:1: missing required key \"version\" in the top level (version: 1)");
   EXPECT_EQ(LoadError("version: 2\n"),
