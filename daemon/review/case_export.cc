@@ -12,31 +12,15 @@ namespace {
 
 std::string Time(int64_t ms) { return ms == 0 ? std::string() : FormatRfc3339Utc(ms); }
 
-void Key(std::string_view key, std::string* out) {
-  if (out->back() != '{') out->push_back(',');
-  AppendJsonString(key, out);
-  out->push_back(':');
-}
-void Str(std::string_view key, std::string_view v, std::string* out) {
-  Key(key, out);
-  AppendJsonString(v, out);
-}
-void Int(std::string_view key, int64_t v, std::string* out) {
-  Key(key, out);
-  *out += std::to_string(v);
-}
-void Bool(std::string_view key, bool v, std::string* out) {
-  Key(key, out);
-  *out += v ? "true" : "false";
-}
-void TimeField(std::string_view key, int64_t ms, std::string* out) {
-  Int(std::string(key) + "_ms", ms, out);
-  Str(key, Time(ms), out);
-}
+using review_internal::JsonBool;
+using review_internal::JsonInt;
+using review_internal::JsonKey;
+using review_internal::JsonStr;
+using review_internal::JsonTime;
 
 template <typename T, typename F>
 void Array(std::string_view key, const std::vector<T>& items, F&& each, std::string* out) {
-  Key(key, out);
+  JsonKey(key, out);
   out->push_back('[');
   for (size_t i = 0; i < items.size(); ++i) {
     if (i > 0) out->push_back(',');
@@ -61,94 +45,94 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
 std::string CaseToJson(const CaseDetail& c) {
   std::string o = "{";
   const CaseSummary& s = c.summary;
-  Int("id", s.id, &o);
-  Str("account", s.account, &o);
-  Str("status", s.status, &o);
-  Str("decision", s.decision, &o);
-  Str("decision_reason", s.decision_reason, &o);
-  Str("decided_by", s.decided_by, &o);
-  Str("assignee", s.assignee, &o);
-  Str("severity", s.severity, &o);
-  Bool("knowledge", s.knowledge, &o);
-  Bool("serious", s.serious, &o);
-  TimeField("opened_at", s.opened_at_ms, &o);
-  TimeField("updated_at", s.updated_at_ms, &o);
-  TimeField("closed_at", s.closed_at_ms, &o);
+  JsonInt("id", s.id, &o);
+  JsonStr("account", s.account, &o);
+  JsonStr("status", s.status, &o);
+  JsonStr("decision", s.decision, &o);
+  JsonStr("decision_reason", s.decision_reason, &o);
+  JsonStr("decided_by", s.decided_by, &o);
+  JsonStr("assignee", s.assignee, &o);
+  JsonStr("severity", s.severity, &o);
+  JsonBool("knowledge", s.knowledge, &o);
+  JsonBool("serious", s.serious, &o);
+  JsonTime("opened_at", s.opened_at_ms, &o);
+  JsonTime("updated_at", s.updated_at_ms, &o);
+  JsonTime("closed_at", s.closed_at_ms, &o);
   Array(
       "clauses", c.clauses,
       [](const Clause& k, std::string* out) {
-        Str("rule", k.rule_id, out);
-        Str("state", k.firing ? "firing" : "resolved", out);
-        Str("value", k.value, out);
-        Str("threshold", k.threshold, out);
-        Str("severity", k.severity, out);
-        Str("basis", k.basis, out);
-        Str("explain_zh", k.explain_zh, out);
-        Str("explain_en", k.explain_en, out);
-        TimeField("first_at", k.first_at_ms, out);
-        TimeField("last_at", k.last_at_ms, out);
+        JsonStr("rule", k.rule_id, out);
+        JsonStr("state", k.firing ? "firing" : "resolved", out);
+        JsonStr("value", k.value, out);
+        JsonStr("threshold", k.threshold, out);
+        JsonStr("severity", k.severity, out);
+        JsonStr("basis", k.basis, out);
+        JsonStr("explain_zh", k.explain_zh, out);
+        JsonStr("explain_en", k.explain_en, out);
+        JsonTime("first_at", k.first_at_ms, out);
+        JsonTime("last_at", k.last_at_ms, out);
       },
       &o);
   Array(
       "timeline", c.timeline,
       [](const TimelineEntry& t, std::string* out) {
-        Str("id", t.transition_id, out);
-        Str("rule", t.rule_id, out);
-        Str("state", t.firing ? "firing" : "resolved", out);
-        TimeField("at", t.at_ms, out);
-        Str("value", t.value, out);
-        Str("threshold", t.threshold, out);
-        Str("severity", t.severity, out);
-        Str("basis", t.basis, out);
-        Bool("notify", t.notify, out);
-        Bool("suppressed", t.suppressed, out);
-        Key("events", out);
+        JsonStr("id", t.transition_id, out);
+        JsonStr("rule", t.rule_id, out);
+        JsonStr("state", t.firing ? "firing" : "resolved", out);
+        JsonTime("at", t.at_ms, out);
+        JsonStr("value", t.value, out);
+        JsonStr("threshold", t.threshold, out);
+        JsonStr("severity", t.severity, out);
+        JsonStr("basis", t.basis, out);
+        JsonBool("notify", t.notify, out);
+        JsonBool("suppressed", t.suppressed, out);
+        JsonKey("events", out);
         *out += review_internal::JsonStringArray(t.event_ids);
       },
       &o);
   Array(
       "evidence", c.evidence,
       [](const CaseEvidence& e, std::string* out) {
-        Str("event_id", e.event_id, out);
-        Str("raw", e.raw, out);
-        Bool("truncated", e.truncated, out);
-        Int("original_bytes", e.original_bytes, out);
+        JsonStr("event_id", e.event_id, out);
+        JsonStr("raw", e.raw, out);
+        JsonBool("truncated", e.truncated, out);
+        JsonInt("original_bytes", e.original_bytes, out);
       },
       &o);
   Array(
       "comments", c.comments,
       [](const Comment& m, std::string* out) {
-        Int("id", m.id, out);
-        TimeField("at", m.at_ms, out);
-        Str("author", m.author, out);
-        Str("body", m.body, out);
+        JsonInt("id", m.id, out);
+        JsonTime("at", m.at_ms, out);
+        JsonStr("author", m.author, out);
+        JsonStr("body", m.body, out);
       },
       &o);
   Array(
       "suppressions", c.suppressions,
       [](const Suppression& p, std::string* out) {
-        Int("id", p.id, out);
-        Str("rule", p.rule_id, out);
-        TimeField("from", p.from_ms, out);
-        TimeField("until", p.until_ms, out);
-        Str("created_by", p.created_by, out);
-        Str("reason", p.reason, out);
-        TimeField("lifted_at", p.lifted_at_ms, out);
-        Str("lifted_by", p.lifted_by, out);
+        JsonInt("id", p.id, out);
+        JsonStr("rule", p.rule_id, out);
+        JsonTime("from", p.from_ms, out);
+        JsonTime("until", p.until_ms, out);
+        JsonStr("created_by", p.created_by, out);
+        JsonStr("reason", p.reason, out);
+        JsonTime("lifted_at", p.lifted_at_ms, out);
+        JsonStr("lifted_by", p.lifted_by, out);
       },
       &o);
   Array(
       "audit", c.audit,
       [](const AuditEntry& a, std::string* out) {
-        Int("seq", a.seq, out);
-        TimeField("at", a.at_ms, out);
-        Str("actor", a.actor, out);
-        Str("role", a.role, out);
-        Str("action", a.action, out);
-        Str("before", a.before_json, out);
-        Str("after", a.after_json, out);
-        Str("reason", a.reason, out);
-        Str("hash", a.hash, out);
+        JsonInt("seq", a.seq, out);
+        JsonTime("at", a.at_ms, out);
+        JsonStr("actor", a.actor, out);
+        JsonStr("role", a.role, out);
+        JsonStr("action", a.action, out);
+        JsonStr("before", a.before_json, out);
+        JsonStr("after", a.after_json, out);
+        JsonStr("reason", a.reason, out);
+        JsonStr("hash", a.hash, out);
       },
       &o);
   o.push_back('}');

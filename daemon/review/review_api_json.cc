@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "daemon/review/review_internal.h"
 #include "detectors/timeutil.h"
 #include "detectors/transition.h"
 
@@ -14,28 +15,11 @@ namespace {
 
 constexpr int kMaxLimit = 500;
 
-void Key(std::string_view key, std::string* out) {
-  char last = out->empty() ? '{' : out->back();
-  if (last != '{' && last != '[') out->push_back(',');
-  AppendJsonString(key, out);
-  out->push_back(':');
-}
-void Str(std::string_view key, std::string_view v, std::string* out) {
-  Key(key, out);
-  AppendJsonString(v, out);
-}
-void Int(std::string_view key, int64_t v, std::string* out) {
-  Key(key, out);
-  *out += std::to_string(v);
-}
-void Bool(std::string_view key, bool v, std::string* out) {
-  Key(key, out);
-  *out += v ? "true" : "false";
-}
-void Time(std::string_view key, int64_t ms, std::string* out) {
-  Int(std::string(key) + "_ms", ms, out);
-  Str(key, ms == 0 ? std::string() : FormatRfc3339Utc(ms), out);
-}
+using review_internal::JsonBool;
+using review_internal::JsonInt;
+using review_internal::JsonKey;
+using review_internal::JsonStr;
+using review_internal::JsonTime;
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -199,66 +183,66 @@ bool ParseId(std::string_view text, int64_t* id) {
 
 std::string ErrorJson(std::string_view code, std::string_view message) {
   std::string out = "{";
-  Str("error", code, &out);
-  Str("message", message, &out);
+  JsonStr("error", code, &out);
+  JsonStr("message", message, &out);
   out += "}";
   return out;
 }
 
 void AppendSummaryJson(const CaseSummary& s, std::string* out) {
   out->push_back('{');
-  Int("id", s.id, out);
-  Str("account", s.account, out);
-  Str("status", s.status, out);
-  Str("decision", s.decision, out);
-  Str("decision_reason", s.decision_reason, out);
-  Str("decided_by", s.decided_by, out);
-  Str("assignee", s.assignee, out);
-  Str("severity", s.severity, out);
-  Bool("knowledge", s.knowledge, out);
-  Bool("serious", s.serious, out);
-  Time("opened_at", s.opened_at_ms, out);
-  Time("updated_at", s.updated_at_ms, out);
-  Time("closed_at", s.closed_at_ms, out);
+  JsonInt("id", s.id, out);
+  JsonStr("account", s.account, out);
+  JsonStr("status", s.status, out);
+  JsonStr("decision", s.decision, out);
+  JsonStr("decision_reason", s.decision_reason, out);
+  JsonStr("decided_by", s.decided_by, out);
+  JsonStr("assignee", s.assignee, out);
+  JsonStr("severity", s.severity, out);
+  JsonBool("knowledge", s.knowledge, out);
+  JsonBool("serious", s.serious, out);
+  JsonTime("opened_at", s.opened_at_ms, out);
+  JsonTime("updated_at", s.updated_at_ms, out);
+  JsonTime("closed_at", s.closed_at_ms, out);
   out->push_back('}');
 }
 
 std::string CasePageJson(const CasePage& page, const std::vector<StatusCount>& counts) {
   std::string out = "{";
-  Key("cases", &out);
+  JsonKey("cases", &out);
   out.push_back('[');
   for (size_t i = 0; i < page.cases.size(); ++i) {
     if (i > 0) out.push_back(',');
     AppendSummaryJson(page.cases[i], &out);
   }
   out.push_back(']');
-  Str("next_cursor", page.next_cursor, &out);
-  Key("counts", &out);
+  JsonStr("next_cursor", page.next_cursor, &out);
+  JsonKey("counts", &out);
   out.push_back('{');
-  for (const StatusCount& c : counts) Int(c.status, c.count, &out);
+  for (const StatusCount& c : counts) JsonInt(c.status, c.count, &out);
   out += "}}";
   return out;
 }
 
 std::string AuditEntriesJson(const std::vector<AuditEntry>& entries) {
   std::string out = "{";
-  Key("entries", &out);
+  JsonKey("entries", &out);
   out.push_back('[');
   for (size_t i = 0; i < entries.size(); ++i) {
     const AuditEntry& a = entries[i];
     if (i > 0) out.push_back(',');
     out.push_back('{');
-    Int("seq", a.seq, &out);
-    Time("at", a.at_ms, &out);
-    Str("actor", a.actor, &out);
-    Str("role", a.role, &out);
-    Str("action", a.action, &out);
-    Int("case_id", a.case_id, &out);
-    Str("before", a.before_json, &out);
-    Str("after", a.after_json, &out);
-    Str("reason", a.reason, &out);
-    Str("prev_hash", a.prev_hash, &out);
-    Str("hash", a.hash, &out);
+    JsonInt("seq", a.seq, &out);
+    JsonTime("at", a.at_ms, &out);
+    JsonStr("actor", a.actor, &out);
+    JsonStr("role", a.role, &out);
+    JsonStr("action", a.action, &out);
+    JsonInt("case_id", a.case_id, &out);
+    JsonStr("before", a.before_json, &out);
+    JsonStr("after", a.after_json, &out);
+    JsonStr("reason", a.reason, &out);
+    JsonStr("prev_hash", a.prev_hash, &out);
+    JsonStr("hash", a.hash, &out);
     out.push_back('}');
   }
   out += "]}";
@@ -267,15 +251,15 @@ std::string AuditEntriesJson(const std::vector<AuditEntry>& entries) {
 
 std::string VerificationJson(const AuditVerification& v) {
   std::string out = "{";
-  Bool("intact", v.intact, &out);
-  Str("problem", AuditProblemName(v.problem), &out);
-  Int("bad_seq", v.bad_seq, &out);
-  Str("detail", v.detail, &out);
-  Int("entries", v.entries, &out);
-  Key("head", &out);
+  JsonBool("intact", v.intact, &out);
+  JsonStr("problem", AuditProblemName(v.problem), &out);
+  JsonInt("bad_seq", v.bad_seq, &out);
+  JsonStr("detail", v.detail, &out);
+  JsonInt("entries", v.entries, &out);
+  JsonKey("head", &out);
   out.push_back('{');
-  Int("seq", v.head.seq, &out);
-  Str("hash", v.head.hash, &out);
+  JsonInt("seq", v.head.seq, &out);
+  JsonStr("hash", v.head.hash, &out);
   out += "}}";
   return out;
 }

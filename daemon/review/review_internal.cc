@@ -4,6 +4,7 @@
 #include <charconv>
 #include <string>
 
+#include "detectors/timeutil.h"
 #include "detectors/transition.h"
 #include "detectors/utf8.h"
 
@@ -223,27 +224,45 @@ std::string CleanUtf8(std::string_view s, size_t max_bytes, bool* cut) {
   return out;
 }
 
-void JsonObject::Key(std::string_view key) {
-  if (out_.size() > 1) out_.push_back(',');
-  AppendJsonString(key, &out_);
-  out_.push_back(':');
+void JsonKey(std::string_view key, std::string* out) {
+  const char last = out->empty() ? '{' : out->back();
+  if (last != '{' && last != '[') out->push_back(',');
+  AppendJsonString(key, out);
+  out->push_back(':');
+}
+
+void JsonStr(std::string_view key, std::string_view value, std::string* out) {
+  JsonKey(key, out);
+  AppendJsonString(value, out);
+}
+
+void JsonInt(std::string_view key, int64_t value, std::string* out) {
+  JsonKey(key, out);
+  *out += std::to_string(value);
+}
+
+void JsonBool(std::string_view key, bool value, std::string* out) {
+  JsonKey(key, out);
+  *out += value ? "true" : "false";
+}
+
+void JsonTime(std::string_view key, int64_t ms, std::string* out) {
+  JsonInt(std::string(key) + "_ms", ms, out);
+  JsonStr(key, ms == 0 ? std::string() : FormatRfc3339Utc(ms), out);
 }
 
 JsonObject& JsonObject::Str(std::string_view key, std::string_view value) {
-  Key(key);
-  AppendJsonString(value, &out_);
+  JsonStr(key, value, &out_);
   return *this;
 }
 
 JsonObject& JsonObject::Int(std::string_view key, int64_t value) {
-  Key(key);
-  out_ += std::to_string(value);
+  JsonInt(key, value, &out_);
   return *this;
 }
 
 JsonObject& JsonObject::Bool(std::string_view key, bool value) {
-  Key(key);
-  out_ += value ? "true" : "false";
+  JsonBool(key, value, &out_);
   return *this;
 }
 

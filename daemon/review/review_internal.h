@@ -71,6 +71,15 @@ ReviewResult Guarded(F&& f) {
   }
 }
 
+// Members of a JSON object being written at the end of *out: the key (after a comma unless
+// the object or an array was just opened), then the value. JsonTime writes `<key>_ms` (integer)
+// and `<key>` (RFC 3339 UTC; "" for 0).
+void JsonKey(std::string_view key, std::string* out);
+void JsonStr(std::string_view key, std::string_view value, std::string* out);
+void JsonInt(std::string_view key, int64_t value, std::string* out);
+void JsonBool(std::string_view key, bool value, std::string* out);
+void JsonTime(std::string_view key, int64_t ms, std::string* out);
+
 // A tiny JSON object writer for audit before/after values.
 class JsonObject {
  public:
@@ -80,7 +89,6 @@ class JsonObject {
   std::string Done() const { return out_ + "}"; }
 
  private:
-  void Key(std::string_view key);
   std::string out_ = "{";
 };
 
