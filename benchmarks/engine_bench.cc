@@ -3,7 +3,13 @@
 // one run; machines are noisy.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
 #include <sstream>
+#include <string_view>
 
 #include "config/config_loader.h"
 #include "daemon/gen/generator.h"
@@ -114,6 +120,83 @@ void BM_Sequence(benchmark::State& s) { RunEngine(s, OnlyRule("art11_1_service_a
 BENCHMARK(BM_Sequence)->Arg(200'000)->Unit(benchmark::kMillisecond);
 void BM_DefaultPack(benchmark::State& s) { RunEngine(s, Pack()); }
 BENCHMARK(BM_DefaultPack)->Arg(200'000)->Unit(benchmark::kMillisecond);
+
+// Partition skew, as the daemon sees it from Kafka (benchmarks/README.md, issue 3): the stream
+// split in two lanes by account (producers key by account), fed in batches of 64 through
+// OfferBatch with lane 0 kept `skew` records ahead of lane 1. Lane 0's records wait in the
+// reorder buffer until lane 1 catches up in event time, so with a large skew they are cold when
+// processed and when their event objects are reused. skew 0 alternates the lanes batch by
+// batch. The default pack; 1 M events over 200 k accounts and 30 days (the e2e stream's shape).
+void BM_LaneSkew(benchmark::State& state) {
+  static const std::array<std::vector<std::string>, 2> lanes_lines = [] {
+    GenOptions o;
+    o.events = 1'000'000;
+    o.accounts = 200'000;
+    o.seed = 7;
+    o.span_ms = 30LL * 86'400'000;
+    std::ostringstream out;
+    if (!GenerateStream(o, out).ok()) std::abort();
+    std::istringstream in(out.str());
+    std::vector<std::string> v[2];
+    for (std::string line; std::getline(in, line);) {
+      const size_t at = line.find("\"account\":\"");
+      const size_t h = at == std::string::npos
+                           ? 0
+                           : std::hash<std::string_view>()(std::string_view(line).substr(at, 24));
+      v[h % 2].push_back(std::move(line));
+    }
+    return std::array<std::vector<std::string>, 2>{std::move(v[0]), std::move(v[1])};
+  }();
+  const size_t skew = static_cast<size_t>(state.range(0));
+  constexpr size_t kBatch = 64;
+  std::vector<std::string_view> views;
+  std::vector<uint32_t> lane_of;
+  std::vector<uint64_t> positions;
+  // The feeding order: (lane, first index, count) batches.
+  struct Step {
+    uint32_t lane;
+    size_t from, n;
+  };
+  std::vector<Step> steps;
+  size_t next[2] = {0, 0};
+  auto take = [&](uint32_t lane, size_t n) {
+    n = std::min(n, lanes_lines[lane].size() - next[lane]);
+    if (n > 0) steps.push_back({lane, next[lane], n});
+    next[lane] += n;
+  };
+  for (size_t k = 0; k < skew; k += kBatch) take(0, kBatch);
+  while (next[0] < lanes_lines[0].size() || next[1] < lanes_lines[1].size()) {
+    take(1, kBatch);
+    take(0, kBatch);
+  }
+  std::unique_ptr<bool[]> accepted(new bool[kBatch]);
+  std::vector<Rejection> rejections(kBatch);
+  size_t max_buffered = 0;
+  for (auto _ : state) {
+    NullSink sink;
+    Engine engine(Pack(), &sink);
+    if (!engine.SetLaneState(1, LaneState::kActive).ok()) std::abort();
+    size_t k = 0;
+    for (const Step& st : steps) {
+      views.clear();
+      positions.clear();
+      for (size_t i = 0; i < st.n; ++i) {
+        views.push_back(lanes_lines[st.lane][st.from + i]);
+        positions.push_back(st.from + i);
+      }
+      lane_of.assign(st.n, st.lane);
+      engine.OfferBatch(views.data(), st.n, lane_of.data(), positions.data(), accepted.get(),
+                        rejections.data());
+      if (++k % 256 == 0) max_buffered = std::max(max_buffered, engine.stats().buffered_events);
+    }
+    engine.Finish();
+    benchmark::DoNotOptimize(sink.n);
+  }
+  state.counters["max_buffered"] = static_cast<double>(max_buffered);
+  state.SetItemsProcessed(
+      static_cast<int64_t>(state.iterations() * (lanes_lines[0].size() + lanes_lines[1].size())));
+}
+BENCHMARK(BM_LaneSkew)->Arg(0)->Arg(4096)->Arg(16384)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace abusewatch

@@ -235,6 +235,10 @@ void Engine::Impl::Drain(int64_t frontier, bool final) {
     } else if (have_e) {
       Buffered b = std::move(head->front());
       head->pop_front();
+      // The lane's next events are likely next: events that waited behind another lane are
+      // cold (issue 3's partition skew). Objects two ahead, string bytes one ahead.
+      if (head->size() > 1) (*head)[1].event->PrefetchObject();
+      if (!head->empty()) head->front().event->PrefetchData();
       --buffered;
       if (head->empty()) {
         auto it = std::find(buffered_lanes.begin(), buffered_lanes.end(), b.lane);
@@ -254,6 +258,10 @@ std::unique_ptr<Event> Engine::Impl::TakeEvent() {
   if (pool.empty()) return std::make_unique<Event>();
   std::unique_ptr<Event> e = std::move(pool.back());
   pool.pop_back();
+  // Reused events may be cold (processed long ago): warm the next ones for Clear and decode.
+  const size_t n = pool.size();
+  if (n > 1) pool[n - 2]->PrefetchObject();
+  if (n > 0) pool[n - 1]->PrefetchData();
   return e;
 }
 
