@@ -40,6 +40,16 @@ inline std::vector<std::string> SplitLines(const std::string& text) {
   return out;
 }
 
+// A string field of one flat JSON line (ids, keys, rule ids, accounts: no escaped quotes), or
+// "" when absent.
+inline std::string StringField(const std::string& line, const std::string& name) {
+  const std::string k = "\"" + name + "\":\"";
+  const size_t p = line.find(k);
+  if (p == std::string::npos) return "";
+  const size_t e = line.find('"', p + k.size());
+  return line.substr(p + k.size(), e - p - k.size());
+}
+
 inline bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {

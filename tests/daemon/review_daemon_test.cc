@@ -35,15 +35,6 @@ using test::DaemonProcess;
 using test::Slurp;
 using test::SplitLines;
 
-// A string field of one transition line (ids, keys and rule ids carry no escapes).
-std::string Field(const std::string& line, const std::string& name) {
-  const std::string k = "\"" + name + "\":\"";
-  const size_t p = line.find(k);
-  if (p == std::string::npos) return "";
-  const size_t e = line.find('"', p + k.size());
-  return line.substr(p + k.size(), e - p - k.size());
-}
-
 std::vector<std::string> Events(const std::string& line) {
   std::vector<std::string> out;
   const size_t p = line.find("\"events\":[");
@@ -162,15 +153,15 @@ TEST_F(ReviewDaemonTest, CasesTimelinesEvidenceIdempotenceAndSuppression) {
   std::set<std::string> expected_keys;
   std::map<std::string, std::set<std::string>> ids_by_key;  // transition ids of replay
   for (const std::string& l : replayed) {
-    ids_by_key[Field(l, "key")].insert(Field(l, "id"));
-    if (Field(l, "state") == "firing" && notify_.at(Field(l, "rule"))) {
-      expected_keys.insert(Field(l, "key"));
+    ids_by_key[test::StringField(l, "key")].insert(test::StringField(l, "id"));
+    if (test::StringField(l, "state") == "firing" && notify_.at(test::StringField(l, "rule"))) {
+      expected_keys.insert(test::StringField(l, "key"));
     }
   }
   ASSERT_FALSE(expected_keys.empty());
   std::map<std::string, std::set<std::string>> lines_by_id;
   for (const std::string& l : SplitLines(Slurp(input_))) {
-    const std::string id = Field(l, "id");
+    const std::string id = test::StringField(l, "id");
     if (!id.empty()) lines_by_id[id].insert(l);
   }
 
@@ -205,10 +196,12 @@ TEST_F(ReviewDaemonTest, CasesTimelinesEvidenceIdempotenceAndSuppression) {
     }
     // Every notifying firing of replay is in its key's timeline.
     for (const std::string& l : replayed) {
-      if (Field(l, "state") != "firing" || !notify_.at(Field(l, "rule"))) continue;
+      if (test::StringField(l, "state") != "firing" || !notify_.at(test::StringField(l, "rule")))
+        continue;
       std::set<std::string> ids;
-      for (const TimelineEntry& t : cases.at(Field(l, "key")).timeline) ids.insert(t.transition_id);
-      EXPECT_TRUE(ids.count(Field(l, "id"))) << l;
+      for (const TimelineEntry& t : cases.at(test::StringField(l, "key")).timeline)
+        ids.insert(t.transition_id);
+      EXPECT_TRUE(ids.count(test::StringField(l, "id"))) << l;
       for (const std::string& e : Events(l)) EXPECT_FALSE(lines_by_id[e].empty()) << e;
     }
   }
@@ -284,13 +277,14 @@ TEST_F(ReviewDaemonTest, CasesTimelinesEvidenceIdempotenceAndSuppression) {
             0);
   size_t file_firings = 0, hook_firings = 0, file_others = 0;
   for (const std::string& l : SplitLines(Slurp(dir_ / "out.jsonl"))) {
-    if (Field(l, "state") != "firing" || !notify_.at(Field(l, "rule"))) continue;
-    (Field(l, "key") == suppressed_key ? file_firings : file_others) += 1;
+    if (test::StringField(l, "state") != "firing" || !notify_.at(test::StringField(l, "rule")))
+      continue;
+    (test::StringField(l, "key") == suppressed_key ? file_firings : file_others) += 1;
   }
   size_t hook_others = 0;
   for (const std::string& b : hook.bodies()) {
-    if (Field(b, "state") != "firing") continue;
-    (Field(b, "key") == suppressed_key ? hook_firings : hook_others) += 1;
+    if (test::StringField(b, "state") != "firing") continue;
+    (test::StringField(b, "key") == suppressed_key ? hook_firings : hook_others) += 1;
   }
   EXPECT_GT(file_firings, 0u);  // the transition record keeps everything
   EXPECT_EQ(hook_firings, 0u);  // nobody is paged for the suppressed key

@@ -40,15 +40,6 @@ using test::DaemonProcess;
 using test::Slurp;
 using test::SplitLines;
 
-// A string field of one JSON line (ids, keys, rule ids and accounts carry no escapes).
-std::string Field(const std::string& line, const std::string& name) {
-  const std::string k = "\"" + name + "\":\"";
-  const size_t p = line.find(k);
-  if (p == std::string::npos) return "";
-  const size_t e = line.find('"', p + k.size());
-  return line.substr(p + k.size(), e - p - k.size());
-}
-
 // The half (0: A, 1: B) an account goes to: a fixed hash, so the split is the same everywhere.
 int Half(const std::string& account) {
   uint32_t h = 2166136261u;  // FNV-1a
@@ -123,11 +114,11 @@ class SharedStoreTest : public ::testing::Test {
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     Expectation e;
     for (const std::string& l : SplitLines(Slurp(output))) {
-      const std::string key = Field(l, "key");
-      e.ids[key].insert(Field(l, "id"));
-      if (Field(l, "state") == "firing" && notify_.at(Field(l, "rule"))) {
+      const std::string key = test::StringField(l, "key");
+      e.ids[key].insert(test::StringField(l, "id"));
+      if (test::StringField(l, "state") == "firing" && notify_.at(test::StringField(l, "rule"))) {
         e.keys.insert(key);
-        e.fired[key].insert(Field(l, "id"));
+        e.fired[key].insert(test::StringField(l, "id"));
       }
     }
     return e;
@@ -188,7 +179,7 @@ TEST_F(SharedStoreTest, TwoDaemonsShareOneQueueAndASuppressionReachesTheOther) {
     std::ofstream a(in_a), b(in_b);
     for (const std::string& l : SplitLines(
              Slurp(std::string(ABUSEWATCH_SOURCE_DIR) + "/config/samples/sample-stream.jsonl"))) {
-      const std::string account = Field(l, "account");
+      const std::string account = test::StringField(l, "account");
       if (!account.empty() && Half(account) == 1) {
         b << l << "\n";
         accounts_b.insert(account);
@@ -300,7 +291,7 @@ TEST_F(SharedStoreTest, TwoDaemonsShareOneQueueAndASuppressionReachesTheOther) {
     {
       std::ofstream out(in);
       for (std::string l : lines_b) {
-        if (Field(l, "account") != k) continue;
+        if (test::StringField(l, "account") != k) continue;
         const size_t id = l.find("\"id\":\"");
         ASSERT_NE(id, std::string::npos) << l;
         l.insert(id + 6, "later-");
