@@ -11,7 +11,7 @@ SAMPLE     ?= config/samples/sample-stream.jsonl
 DEB_PACKAGES = cmake ninja-build g++ make pkg-config python3 clang-format \
   libsimdjson-dev libyaml-cpp-dev libabsl-dev libxxhash-dev libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev prometheus-cpp-dev librdkafka-dev libssl-dev librocksdb-dev \
-  libsqlite3-dev libpq-dev postgresql \
+  libjemalloc-dev libsqlite3-dev libpq-dev postgresql \
   default-jre-headless maven kcat prometheus-alertmanager prometheus chromium
 
 .PHONY: all deps build run replay-sample test test-fast asan bench scenarios format check-format clean install

@@ -12,6 +12,7 @@
 
 #include "config/config_loader.h"
 #include "config/daemon_config.h"
+#include "daemon/allocator.h"
 #include "daemon/gen/gen_kafka.h"
 #include "daemon/gen/generator.h"
 #include "daemon/replay.h"
@@ -99,7 +100,9 @@ int Run(int argc, char** argv) {
       "abusewatch: watches a provider's event streams for the facts of Criminal Law art. 287-2\n"
       "and 法释〔2019〕15号 (presumed knowledge, serious circumstances) and reports transitions.\n"
       "Run `abusewatch <command> --help` for the options of a command."};
-  app.set_version_flag("--version", std::string("abusewatch ") + ABUSEWATCH_VERSION);
+  app.set_version_flag("--version", [] {
+    return std::string("abusewatch ") + ABUSEWATCH_VERSION + " (malloc: " + AllocatorName() + ")";
+  });
   app.require_subcommand(1);
 
   RunOptions run;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/allocator.h"
 #include "daemon/http/http_server.h"
 
 namespace abusewatch {
@@ -85,7 +86,7 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
            .Add({});
   ready_ = &GaugeFamily(r, "abusewatch_ready", "1 when the daemon is ready (see /readyz).").Add({});
   GaugeFamily(r, "abusewatch_build_info", "Build information; always 1.")
-      .Add({{"version", std::string(version)}})
+      .Add({{"version", std::string(version)}, {"allocator", AllocatorName()}})
       .Set(1);
   config_info_ =
       &GaugeFamily(r, "abusewatch_config_info", "SHA-256 of the loaded configuration; always 1.");

@@ -13,7 +13,7 @@
 //   gauge     abusewatch_reorder_buffer_events              accepted events waiting for event
 //                                                           time to pass them (refreshed 1/s)
 //   gauge     abusewatch_ready                              1 when /readyz says ready
-//   gauge     abusewatch_build_info{version}                always 1
+//   gauge     abusewatch_build_info{version,allocator}      always 1; allocator: daemon/allocator.h
 //   gauge     abusewatch_config_info{sha256}                always 1; one series, the loaded config
 //   histogram abusewatch_event_processing_seconds           1 µs .. 1 s
 //   With a review store (config `review:`), registered on first use:

@@ -19,6 +19,7 @@
 #include <utility>  // before Boost (Boost 1.74 + GCC 12 + C++20)
 #include <vector>
 
+#include "daemon/allocator.h"
 #include "daemon/http/http_server.h"
 
 namespace abusewatch {
@@ -74,7 +75,9 @@ TEST(Metrics, TypeLinesForEveryFamily) {
   EXPECT_TRUE(
       Contains(text, "abusewatch_alerts_firing{rule=\"art12_1_1\",severity=\"critical\"} 0"));
   EXPECT_TRUE(Contains(text, "abusewatch_consumer_lag{partition=\"3\",topic=\"events\"} 0"));
-  EXPECT_TRUE(Contains(text, "abusewatch_build_info{version=\"1.2.3\"} 1"));
+  EXPECT_TRUE(Contains(
+      text, "abusewatch_build_info{allocator=\"" + AllocatorName() + "\",version=\"1.2.3\"} 1"))
+      << text;
   EXPECT_TRUE(Contains(text, "abusewatch_config_info{sha256=\"abc123\"} 1"));
   EXPECT_TRUE(Contains(text, "abusewatch_ready 0"));
   EXPECT_TRUE(Contains(text, "abusewatch_watermark_seconds 0"));

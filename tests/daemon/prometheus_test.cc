@@ -675,6 +675,10 @@ TEST_F(PrometheusTest, RealPrometheusScrapesTheDaemon) {
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     EXPECT_NE(Slurp(dir_ / "version.txt").find(version), std::string::npos)
         << "build_info version " << version << " vs " << Slurp(dir_ / "version.txt");
+    const std::string allocator = r[0].labels["allocator"];
+    EXPECT_FALSE(allocator.empty());
+    EXPECT_NE(Slurp(dir_ / "version.txt").find("(malloc: " + allocator + ")"), std::string::npos)
+        << "build_info allocator " << allocator << " vs " << Slurp(dir_ / "version.txt");
   }
   r = QueryUntil("abusewatch_config_info",
                  [](const std::vector<Sample>& v) { return v.size() == 1; });
