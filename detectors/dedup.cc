@@ -54,8 +54,9 @@ bool DedupIndex::InsertIfNew(const Hash& h, int64_t ts, int64_t floor) {
   ++inserts_since_sweep_;
   if (journal_on_) journal_.push_back(s);
   if (size_ * 10 > slots_.size() * 7) {
-    // Full: first drop what has expired; grow only if that does not free enough.
-    Rebuild(slots_.size(), floor_);
+    // Full: first drop what has expired (if anything can have); grow only if that does not
+    // free enough.
+    if (oldest_ < floor_) Sweep(floor_);
     if (size_ * 10 > slots_.size() * 5) Rebuild(slots_.size() * 2, floor_);
   }
   return true;
@@ -66,8 +67,35 @@ void DedupIndex::Evict(int64_t floor) {
   // Sweeping costs O(capacity): do it when something has expired and the table has taken
   // half its size in new entries since the last sweep (amortized O(1) per insert).
   if (oldest_ < floor_ && inserts_since_sweep_ >= std::max<size_t>(size_ / 2, 1024)) {
-    Rebuild(slots_.size(), floor_);
+    Sweep(floor_);
   }
+}
+
+void DedupIndex::Sweep(int64_t floor) {
+  // In place, so a sweep touches no new memory (a fresh table of hundreds of MiB costs a page
+  // fault and a kernel page clear per page). Linear probing allows it when the slots are
+  // visited in order starting after an empty slot (one exists: load <= 0.7): no cluster then
+  // wraps past the start, every entry's home comes before it in visiting order, and taking
+  // each entry out and putting it back at the first free slot from its home moves it only
+  // backwards, into slots earlier entries left or that were free. Slots before an entry's new
+  // place stay occupied for the rest of the pass (later steps only empty the slot they visit),
+  // so every entry is found again.
+  size_t start = 0;
+  while (slots_[start].a != 0) ++start;
+  size_ = 0;
+  oldest_ = INT64_MAX;
+  for (size_t n = 1; n < slots_.size(); ++n) {
+    const size_t i = (start + n) & mask_;
+    if (slots_[i].a == 0) continue;
+    const Slot s = slots_[i];
+    slots_[i] = Slot{};
+    const int64_t t = TimeOf(s);
+    if (t < floor) continue;
+    slots_[Find(Slot{s.a, s.b & ~kTsMask})] = s;
+    ++size_;
+    oldest_ = std::min(oldest_, t);
+  }
+  inserts_since_sweep_ = 0;
 }
 
 void DedupIndex::Rebuild(size_t capacity, int64_t floor) {

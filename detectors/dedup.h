@@ -4,8 +4,8 @@
 // 16 bytes in an open-addressing table (linear probing, power-of-two capacity, load <= 0.7).
 // A false duplicate needs two ids whose 86-bit fingerprints collide: about n²/2^87, ~1e-10 for
 // 10^8 ids in the horizon. An id counts as seen when an accepted event with it has
-// ts >= floor (= largest accepted ts − horizon). Expired entries are dropped by sweeps when the
-// table would grow and when the floor has moved on; no per-id queue is kept.
+// ts >= floor (= largest accepted ts − horizon). Expired entries are dropped by in-place sweeps
+// when the table would grow and when the floor has moved on; no per-id queue is kept.
 // Prefetch() lets a caller overlap the table's cache miss with other work.
 // Not thread-safe.
 #ifndef ABUSEWATCH_DETECTORS_DEDUP_H_
@@ -69,7 +69,10 @@ class DedupIndex {
   static size_t Home(const Slot& key) { return static_cast<size_t>(key.a ^ (key.a >> 29)); }
   static int64_t TimeOf(const Slot& s);
   size_t Find(const Slot& key) const;  // index of the key's slot or of the empty slot ending it
+  // Into a new table of `capacity` slots (growing), keeping entries with ts >= floor.
   void Rebuild(size_t capacity, int64_t floor);
+  // Drops entries with ts < floor in place (no allocation), O(capacity).
+  void Sweep(int64_t floor);
 
   std::vector<Slot, HugePageAllocator<Slot>> slots_;
   size_t mask_;
