@@ -113,9 +113,10 @@ Status KafkaSource::Create(Options options, Metrics* metrics, std::unique_ptr<Ka
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},
       {"fetch.wait.max.ms", "100"},
-      // librdkafka's default (100000) stalls the fetcher whenever the consumer is momentarily
-      // slower; memory stays bounded by queued.max.messages.kbytes. See kafka_source.h.
+      // A full local queue is looked at again only once a second: it must hold more than a
+      // second of the loop's work (see "Fetching" in kafka_source.h).
       {"queued.min.messages", "1000000"},
+      {"queued.max.messages.kbytes", "262144"},
   };
   for (const auto& [key, value] : settings) {
     if (!SetConf(conf, key, value, &st)) {
@@ -218,6 +219,16 @@ void KafkaSource::CheckIdle(Clock::time_point now) {
       }
     }
   }
+}
+
+std::string KafkaSource::ConfigValue(const std::string& name) const {
+  if (rk_ == nullptr) return "";
+  char value[512];
+  size_t size = sizeof(value);
+  if (rd_kafka_conf_get(rd_kafka_conf(rk_), name.c_str(), value, &size) != RD_KAFKA_CONF_OK) {
+    return "";
+  }
+  return value;
 }
 
 bool KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout,

@@ -283,6 +283,25 @@ TEST(KafkaSourceTest, BadOptionsAreStatusErrorsNamingThem) {
   EXPECT_FALSE(s->Poll(100, milliseconds(10), &records));
 }
 
+// The fetch queue defaults of kafka_source.h ("Fetching"), and properties overriding them.
+TEST(KafkaSourceTest, FetchQueueDefaultsAndOverrides) {
+  std::unique_ptr<KafkaSource> s;
+  ASSERT_TRUE(KafkaSource::Create(BaseOptions("127.0.0.1:1", "g", "t"), nullptr, &s).ok());
+  EXPECT_EQ(s->ConfigValue("queued.min.messages"), "1000000");
+  EXPECT_EQ(s->ConfigValue("queued.max.messages.kbytes"), "262144");
+  EXPECT_EQ(s->ConfigValue("fetch.wait.max.ms"), "100");
+  EXPECT_EQ(s->ConfigValue("enable.auto.commit"), "false");
+  EXPECT_EQ(s->ConfigValue("no.such.property"), "");
+  s->Close();
+  EXPECT_EQ(s->ConfigValue("queued.min.messages"), "");
+
+  KafkaSource::Options o = BaseOptions("127.0.0.1:1", "g", "t");
+  o.properties = {{"queued.max.messages.kbytes", "65536"}, {"queued.min.messages", "50000"}};
+  ASSERT_TRUE(KafkaSource::Create(o, nullptr, &s).ok());
+  EXPECT_EQ(s->ConfigValue("queued.max.messages.kbytes"), "65536");
+  EXPECT_EQ(s->ConfigValue("queued.min.messages"), "50000");
+}
+
 // Start cursors are checked (and filtered to the subscribed topics) without a broker.
 TEST(KafkaSourceTest, StartCursorsValidation) {
   std::unique_ptr<KafkaSource> s;
