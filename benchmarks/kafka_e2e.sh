@@ -13,10 +13,14 @@
 #      the daemon (legal pack, kafka source with a new group, file sink for all transitions,
 #      dead_letter file, http on 127.0.0.1:0), timed by polling its /metrics every 50 ms until
 #      sum(abusewatch_events_total) + sum(abusewatch_events_rejected_total) == EVENTS,
-#      the same daemon with the source property queued.min.messages=1000000 (AW_E2E_TUNED_PROPS),
-#      and `abusewatch replay` of the same stream from a file (the engine alone, one lane).
+#      the same daemon with other source properties (AW_E2E_TUNED_PROPS; default librdkafka's
+#      own queued.max.messages.kbytes, 64 MiB, against the source's 256 MiB),
+#      `abusewatch replay` of the same stream from a file (the engine alone, one lane),
+#      and two daemons in one consumer group, one partition each (scale-out by partitions).
 #    "raw" runs from the process start, "adjusted" from the first consumed event (group join
-#    and first fetch excluded).
+#    and first fetch excluded). The broker waits AW_E2E_GROUP_DELAY_MS (1000) before a new
+#    group's first assignment, so raw times include it. Each consume-only and daemon pass also
+#    logs the machine's busy CPU seconds (all cores, /proc/stat) and the broker JVM's.
 # 4. Alert latency at a steady RATE events/s (benchmarks/latency_probe): event appended to
 #    Kafka → webhook POST received, p50/p99, with the pack's allowed_lateness (30 s) and with
 #    `allowed_lateness: 0s` and `1s` in the main config.
@@ -25,7 +29,8 @@
 # kcat, curl, java 17+. Environment: AW_E2E_RUNS (3), AW_E2E_RATE (50000), AW_E2E_LAT_SECONDS
 # (30), AW_E2E_SKIP_THROUGHPUT=1, AW_E2E_SKIP_LATENCY=1, AW_E2E_KEEP=1 (keep the temp dir),
 # AW_E2E_PERF=1 (one extra daemon run under `perf record -g`, report in the temp dir),
-# AW_E2E_TUNED_PROPS (the second daemon row's source properties, YAML flow-map body).
+# AW_E2E_TUNED_PROPS (the second daemon row's source properties, YAML flow-map body),
+# AW_E2E_GROUP_DELAY_MS (1000).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +42,7 @@ RUNS="${AW_E2E_RUNS:-3}"
 RATE="${AW_E2E_RATE:-50000}"
 # Source properties of the second daemon row (librdkafka 2.0's default queued.min.messages,
 # 100000, leaves a consumer slower than the fetcher waiting on the next fetch; see README).
-TUNED="${AW_E2E_TUNED_PROPS:-queued.min.messages: \"1000000\"}"
+TUNED="${AW_E2E_TUNED_PROPS:-queued.max.messages.kbytes: \"65536\"}"
 LAT_SECONDS="${AW_E2E_LAT_SECONDS:-30}"
 AW="${BUILD}/abusewatch"
 TOOL="${BUILD}/benchmarks/kafka_tool"
@@ -83,7 +88,10 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 
 # ---- 1. broker and topics ----------------------------------------------------------------
 log "starting Kafka in ${WORK}/broker"
-BOOT="$(AW_KAFKA_OWNER_PID=$$ "${BROKER_SH}" start "${WORK}/broker" | sed -n 's/^bootstrap=//p')"
+# A new group's first assignment waits 1 s for more members, so that the two daemons of the
+# scale-out pass (started together) share it instead of one taking both partitions first.
+BOOT="$(AW_KAFKA_OWNER_PID=$$ AW_KAFKA_GROUP_DELAY_MS="${AW_E2E_GROUP_DELAY_MS:-1000}" \
+  "${BROKER_SH}" start "${WORK}/broker" | sed -n 's/^bootstrap=//p')"
 [[ -n "${BOOT}" ]] || { echo "kafka_e2e: broker did not start" >&2; exit 1; }
 log "broker on ${BOOT}"
 "${TOOL}" create-topic "${BOOT}" bench-events 2
@@ -168,9 +176,24 @@ cpu_s() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
-daemon_run() { # NAME [perf|""] [SOURCE_PROPERTIES] -> sets R_RAW R_ADJ R_CPU
+# Busy CPU seconds of the whole machine so far (all cores: /proc/stat minus idle and iowait).
+machine_busy_s() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
+}
+broker_cpu_s() { cpu_s "$(cat "${WORK}/broker/pid")"; }
+# "busy B s, broker J s" spent between two snapshots "busy broker".
+budget() { # BEFORE AFTER
+  read -r b0 j0 <<<"$1"
+  read -r b1 j1 <<<"$2"
+  echo "machine busy $(sub "${b1}" "${b0}") CPU s, broker JVM $(sub "${j1}" "${j0}") CPU s"
+}
+snap() { echo "$(machine_busy_s) $(broker_cpu_s)"; }
+
+daemon_run() { # NAME [perf|""] [SOURCE_PROPERTIES] -> sets R_RAW R_ADJ R_CPU R_BUDGET
   local name="$1" cfg="${WORK}/$1.yaml" t_start t_first="" t_end n
   write_daemon_config "${cfg}" "e2e-$1" bench-events "" "" "${3:-}"
+  local s_start
+  s_start="$(snap)"
   t_start="$(now)"
   start_daemon "${cfg}" "${WORK}/$1.log"
   local perf_pid=""
@@ -184,6 +207,7 @@ daemon_run() { # NAME [perf|""] [SOURCE_PROPERTIES] -> sets R_RAW R_ADJ R_CPU
     if [[ -z "${t_first}" && "${n:-0}" -gt 0 ]]; then t_first="$(now)"; fi
     if [[ "${n:-0}" -ge "${TOTAL}" ]]; then
       t_end="$(now)"
+      R_BUDGET="$(budget "${s_start}" "$(snap)")"
       break
     fi
     kill -0 "${DAEMON_PID}" 2>/dev/null || { cat "${WORK}/$1.log" >&2; exit 1; }
@@ -200,8 +224,46 @@ daemon_run() { # NAME [perf|""] [SOURCE_PROPERTIES] -> sets R_RAW R_ADJ R_CPU
   R_RAW="$(sub "${t_end}" "${t_start}")" R_ADJ="$(sub "${t_end}" "${t_first}")" R_CPU="${cpu}"
 }
 
+# Two daemons in one consumer group, one partition each (spec/daemon.md: instances scale out
+# by partitions); adjusted time from the first event either counted to the sum reaching TOTAL.
+# -> sets R_ADJ R_BUDGET R_SPLIT ("1+1" when each got one partition and kept it).
+scaleout_run() { # NAME
+  local name="$1" k pids=() ports=() t_first="" t_end n m s_start
+  for k in 1 2; do
+    write_daemon_config "${WORK}/${name}-${k}.yaml" "e2e-${name}" bench-events "" ""
+  done
+  s_start="$(snap)"
+  for k in 1 2; do
+    start_daemon "${WORK}/${name}-${k}.yaml" "${WORK}/${name}-${k}.log"
+    pids+=("${DAEMON_PID}") ports+=("${DAEMON_PORT}")
+  done
+  while :; do
+    n=0
+    for k in 0 1; do
+      m="$(metrics_count "${ports[${k}]}")"
+      n=$((n + ${m:-0}))
+    done
+    if [[ -z "${t_first}" && "${n}" -gt 0 ]]; then t_first="$(now)"; fi
+    if [[ "${n}" -ge "${TOTAL}" ]]; then
+      t_end="$(now)"
+      R_BUDGET="$(budget "${s_start}" "$(snap)")"
+      break
+    fi
+    for k in 0 1; do
+      kill -0 "${pids[${k}]}" 2>/dev/null || { cat "${WORK}/${name}-$((k + 1)).log" >&2; exit 1; }
+    done
+    sleep 0.05
+  done
+  R_SPLIT="$(grep -c ' assigned$' "${WORK}/${name}-1.log")+$(grep -c ' assigned$' "${WORK}/${name}-2.log")"
+  for k in 0 1; do
+    DAEMON_PID="${pids[${k}]}"
+    stop_daemon
+  done
+  R_ADJ="$(sub "${t_end}" "${t_first}")"
+}
+
 if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
-  K_RAW=() K_FW=() T_RAW=() T_ADJ=() T_JOIN=() D_RAW=() D_ADJ=() D_CPU=() Q_RAW=() Q_ADJ=() Q_CPU=() P_RAW=()
+  K_RAW=() K_FW=() T_RAW=() T_ADJ=() T_JOIN=() D_RAW=() D_ADJ=() D_CPU=() Q_RAW=() Q_ADJ=() Q_CPU=() P_RAW=() S_ADJ=()
   for i in $(seq 1 "${RUNS}"); do
     t0="$(now)"
     kcat -C -b "${BOOT}" -t bench-events -o beginning -e -q >/dev/null
@@ -209,12 +271,15 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
     t0="$(now)"
     kcat -C -b "${BOOT}" -t bench-events -o beginning -e -q -X fetch.wait.max.ms=100 >/dev/null
     K_FW+=("$(sub "$(now)" "${t0}")")
+    s0="$(snap)"
     out="$("${TOOL}" consume "${BOOT}" bench-events "${TOTAL}" "e2e-consume-${i}" 100)"
+    log "run ${i}: consume-only used $(budget "${s0}" "$(snap)")"
     echo "${out}" >"${WORK}/consume-${i}.out"
     T_RAW+=("$(sed -n 's/.*total_s=\([0-9.]*\).*/\1/p' <<<"${out}")")
     T_ADJ+=("$(sed -n 's/.*first_to_last_s=\([0-9.]*\).*/\1/p' <<<"${out}")")
     T_JOIN+=("$(sed -n 's/.*join_s=\([0-9.]*\).*/\1/p' <<<"${out}")")
     daemon_run "daemon-${i}"
+    log "run ${i}: daemon used ${R_BUDGET}"
     D_RAW+=("${R_RAW}") D_ADJ+=("${R_ADJ}") D_CPU+=("${R_CPU}")
     log "run ${i}: kcat ${K_RAW[-1]} s, kcat fw100 ${K_FW[-1]} s, consume-only ${T_RAW[-1]} s (adj ${T_ADJ[-1]} s), daemon ${R_RAW} s (adj ${R_ADJ} s, ${R_CPU} CPU s)"
     t0="$(now)"
@@ -224,6 +289,9 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
     daemon_run "daemon-tuned-${i}" "" "${TUNED}"
     Q_RAW+=("${R_RAW}") Q_ADJ+=("${R_ADJ}") Q_CPU+=("${R_CPU}")
     log "run ${i}: replay ${P_RAW[-1]} s; daemon with {${TUNED}} ${R_RAW} s (adj ${R_ADJ} s, ${R_CPU} CPU s)"
+    scaleout_run "scaleout-${i}"
+    S_ADJ+=("${R_ADJ}")
+    log "run ${i}: two daemons, one group: adj ${R_ADJ} s, partitions ${R_SPLIT}, used ${R_BUDGET}"
   done
   mk=$(median "${K_RAW[@]}") mf=$(median "${K_FW[@]}") mtr=$(median "${T_RAW[@]}")
   mta=$(median "${T_ADJ[@]}") mdr=$(median "${D_RAW[@]}") mda=$(median "${D_ADJ[@]}")
@@ -241,8 +309,11 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
   printf '%-44s %10s %12s\n' "daemon (adjusted, first→all counted)" "${mda}" "$(rate "${TOTAL}" "${mda}")"
   printf '%-44s %10s %12s\n' "daemon, source {${TUNED}} (raw)" "${mqr}" "$(rate "${TOTAL}" "${mqr}")"
   printf '%-44s %10s %12s\n' "daemon, source {${TUNED}} (adjusted)" "${mqa}" "$(rate "${TOTAL}" "${mqa}")"
+  msa=$(median "${S_ADJ[@]}")
+  printf '%-44s %10s %12s\n' "two daemons, one group (adjusted)" "${msa}" "$(rate "${TOTAL}" "${msa}")"
   printf '%-44s %10s %12s\n' "abusewatch replay of the same stream (file)" "${mpr}" "$(rate "${TOTAL}" "${mpr}")"
   echo "consume-only group join (start → first message): ${mtj} s; daemon CPU (user+sys): ${mdc} s, tuned ${mqc} s"
+  echo "ratio two daemons/consume-only (adjusted): $(awk -v a="${mta}" -v b="${msa}" 'BEGIN { printf "%.2f", a / b }')"
   echo "ratio daemon/consume-only: adjusted $(awk -v a="${mta}" -v b="${mda}" 'BEGIN { printf "%.2f", a / b }'), raw $(awk -v a="${mtr}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'); tuned adjusted $(awk -v a="${mta}" -v b="${mqa}" 'BEGIN { printf "%.2f", a / b }'); daemon raw / kcat raw $(awk -v a="${mk}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'), / kcat fw100 $(awk -v a="${mf}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }')"
   echo "daemon processing (last run's /metrics):"
   grep -E '^abusewatch_event_processing_seconds_(sum|count)|^abusewatch_events_rejected_total' \

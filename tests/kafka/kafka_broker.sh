@@ -17,6 +17,9 @@
 #   AW_KAFKA_OWNER_PID      if set, a watchdog stops the broker once this process is gone
 #   AW_KAFKA_OWNER_CLEANUP  1: the watchdog then also removes DIR
 #   AW_KAFKA_KCAT           metadata probe (default kcat; "none": wait for the log line instead)
+#   AW_KAFKA_GROUP_DELAY_MS group.initial.rebalance.delay.ms (default 0: tests join at once; the
+#                           benchmark sets more so that members started together share the
+#                           group's first assignment)
 #   KAFKA_HEAP_OPTS         JVM heap flags (default -Xms256m -Xmx512m)
 #
 # Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 fetch failure.
@@ -218,7 +221,7 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=3
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
+group.initial.rebalance.delay.ms=${AW_KAFKA_GROUP_DELAY_MS:-0}
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
