@@ -3,8 +3,6 @@
 // lateness, sweeps (Evict, and a full table) and growth. The table's small initial capacity
 // (1 024) keeps probe clusters long, which is where an in-place sweep could lose an entry.
 
-#include "detectors/dedup.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +10,8 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+
+#include "detectors/dedup.h"
 
 namespace abusewatch {
 namespace {
@@ -48,8 +48,8 @@ void RunAgainstModel(uint64_t seed, int ops, int id_pool, int64_t horizon_ms, in
     const DedupIndex::Hash h = DedupIndex::HashId(id);
     // Mostly forward in time, sometimes back (a late event) by up to two steps.
     const int64_t ts = std::max<int64_t>(
-        kT0, max_ts + static_cast<int64_t>(rng() % static_cast<uint64_t>(3 * step_ms)) -
-                 2 * step_ms);
+        kT0,
+        max_ts + static_cast<int64_t>(rng() % static_cast<uint64_t>(3 * step_ms)) - 2 * step_ms);
     const int64_t floor = max_ts - horizon_ms;  // the engine's: largest accepted ts − horizon
     const int kind = static_cast<int>(rng() % 10);
     if (kind == 0) {
