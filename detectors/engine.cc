@@ -44,6 +44,11 @@ Engine::Impl::Impl(const RuleSet& r, TransitionSink* s)
     }
   }
   key_cache.fill(kUnset);
+  for (const auto& d : rules.detectors()) {
+    if (std::find(group_fields.begin(), group_fields.end(), d.group_by) == group_fields.end()) {
+      group_fields.push_back(d.group_by);
+    }
+  }
 }
 
 uint32_t Engine::Impl::FindKey(FieldId field) {
@@ -236,9 +241,13 @@ void Engine::Impl::Drain(int64_t frontier, bool final) {
       Buffered b = std::move(head->front());
       head->pop_front();
       // The lane's next events are likely next: events that waited behind another lane are
-      // cold (issue 3's partition skew). Objects two ahead, string bytes one ahead.
-      if (head->size() > 1) (*head)[1].event->PrefetchObject();
-      if (!head->empty()) head->front().event->PrefetchData();
+      // cold (issue 3's partition skew). Objects three ahead, string bytes two ahead, and the
+      // key table's slots for the next one (its bytes were asked for one step ago).
+      if (head->size() > 2) (*head)[2].event->PrefetchObject();
+      if (head->size() > 1) (*head)[1].event->PrefetchData();
+      if (!head->empty()) {
+        for (FieldId f : group_fields) keys.Prefetch(GroupValue(*head->front().event, f));
+      }
       --buffered;
       if (head->empty()) {
         auto it = std::find(buffered_lanes.begin(), buffered_lanes.end(), b.lane);

@@ -161,7 +161,8 @@ struct Engine::Impl final : DetectorContext {
   std::vector<Timer> timers;  // heap
   const Event* current = nullptr;
   std::array<uint32_t, kNumFields> key_cache;
-  std::vector<Transition> step;  // this step's transitions
+  std::vector<FieldId> group_fields;  // distinct group_by fields of the rules (prefetching)
+  std::vector<Transition> step;       // this step's transitions
   std::vector<uint32_t> step_keys;
   std::vector<uint32_t> seen_keys;
   std::vector<Transition> pending;  // transitions at pending_at, not yet sorted / flushed

@@ -38,6 +38,8 @@ class KeyTable {
     auto it = index_.find(AsAbsl(key));
     return it == index_.end() ? kNone : *it;
   }
+  // Hints that `key` will be looked up soon (its index slot is fetched into the cache).
+  void Prefetch(std::string_view key) const { index_.prefetch(AsAbsl(key)); }
   // Id of `key`, creating it if needed, and adds one reference.
   uint32_t Acquire(std::string_view key);
   void Ref(uint32_t id) { ++entries_[id].refs; }
