@@ -89,13 +89,17 @@ void DedupIndex::Sweep(int64_t floor) {
     if (slots_[i].a == 0) continue;
     const Slot s = slots_[i];
     slots_[i] = Slot{};
-    const int64_t t = TimeOf(s);
-    if (t < floor) continue;
-    slots_[Find(Slot{s.a, s.b & ~kTsMask})] = s;
-    ++size_;
-    oldest_ = std::min(oldest_, t);
+    PutBackIfLive(s, floor);
   }
   inserts_since_sweep_ = 0;
+}
+
+void DedupIndex::PutBackIfLive(const Slot& s, int64_t floor) {
+  const int64_t t = TimeOf(s);
+  if (t < floor) return;
+  slots_[Find(Slot{s.a, s.b & ~kTsMask})] = s;
+  ++size_;
+  oldest_ = std::min(oldest_, t);
 }
 
 void DedupIndex::Rebuild(size_t capacity, int64_t floor) {
@@ -105,12 +109,7 @@ void DedupIndex::Rebuild(size_t capacity, int64_t floor) {
   size_ = 0;
   oldest_ = INT64_MAX;
   for (const Slot& s : old) {
-    if (s.a == 0) continue;
-    const int64_t t = TimeOf(s);
-    if (t < floor) continue;
-    slots_[Find(Slot{s.a, s.b & ~kTsMask})] = s;
-    ++size_;
-    oldest_ = std::min(oldest_, t);
+    if (s.a != 0) PutBackIfLive(s, floor);
   }
   inserts_since_sweep_ = 0;
 }

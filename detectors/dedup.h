@@ -73,6 +73,8 @@ class DedupIndex {
   void Rebuild(size_t capacity, int64_t floor);
   // Drops entries with ts < floor in place (no allocation), O(capacity).
   void Sweep(int64_t floor);
+  // Rebuild/Sweep step: puts `s` (not in the table) at its place unless ts < floor.
+  void PutBackIfLive(const Slot& s, int64_t floor);
 
   std::vector<Slot, HugePageAllocator<Slot>> slots_;
   size_t mask_;
