@@ -45,7 +45,7 @@
 // work while it catches up on a backlog: the source sets queued.min.messages=1000000 (default
 // 100000: 2 M events in 17.8 s instead of 8.6 s) and queued.max.messages.kbytes=262144, i.e.
 // 256 MiB of prefetched records at most (default 64 MiB, ~400 k records of 160 B: the loop sat
-// idle ~0.2-0.5 s of every second, 3.1 s instead of 2.1 s for 2 M events). Like
+// idle 0.1-0.35 s of every second, 3.1 s instead of 2.1 s for 2 M events). Like
 // fetch.wait.max.ms=100, they may be overridden through Options::properties (e.g. a smaller
 // queue to save memory); ConfigValue() reads the value in effect.
 //
