@@ -189,10 +189,35 @@ budget() { # BEFORE AFTER
 }
 snap() { echo "$(machine_busy_s) $(broker_cpu_s)"; }
 
+# Polls the /metrics of the daemons (WAIT_PIDS, WAIT_PORTS, WAIT_LOGS: arrays of the same
+# length) every 50 ms until their counts add up to TOTAL; exits with a daemon's log if one
+# dies. BEFORE is a snap() taken before they started. -> sets T_FIRST (first count > 0), T_END,
+# R_BUDGET
+await_total() { # BEFORE
+  local k n m
+  T_FIRST=""
+  while :; do
+    n=0
+    for k in "${!WAIT_PORTS[@]}"; do
+      m="$(metrics_count "${WAIT_PORTS[${k}]}")"
+      n=$((n + ${m:-0}))
+    done
+    if [[ -z "${T_FIRST}" && "${n}" -gt 0 ]]; then T_FIRST="$(now)"; fi
+    if [[ "${n}" -ge "${TOTAL}" ]]; then
+      T_END="$(now)"
+      R_BUDGET="$(budget "$1" "$(snap)")"
+      return 0
+    fi
+    for k in "${!WAIT_PIDS[@]}"; do
+      kill -0 "${WAIT_PIDS[${k}]}" 2>/dev/null || { cat "${WAIT_LOGS[${k}]}" >&2; exit 1; }
+    done
+    sleep 0.05
+  done
+}
+
 daemon_run() { # NAME [perf|""] [SOURCE_PROPERTIES] -> sets R_RAW R_ADJ R_CPU R_BUDGET
-  local name="$1" cfg="${WORK}/$1.yaml" t_start t_first="" t_end n
+  local name="$1" cfg="${WORK}/$1.yaml" t_start s_start
   write_daemon_config "${cfg}" "e2e-$1" bench-events "" "" "${3:-}"
-  local s_start
   s_start="$(snap)"
   t_start="$(now)"
   start_daemon "${cfg}" "${WORK}/$1.log"
@@ -202,17 +227,8 @@ daemon_run() { # NAME [perf|""] [SOURCE_PROPERTIES] -> sets R_RAW R_ADJ R_CPU R_
     perf_pid=$!
     PIDS+=("${perf_pid}")
   fi
-  while :; do
-    n="$(metrics_count "${DAEMON_PORT}")"
-    if [[ -z "${t_first}" && "${n:-0}" -gt 0 ]]; then t_first="$(now)"; fi
-    if [[ "${n:-0}" -ge "${TOTAL}" ]]; then
-      t_end="$(now)"
-      R_BUDGET="$(budget "${s_start}" "$(snap)")"
-      break
-    fi
-    kill -0 "${DAEMON_PID}" 2>/dev/null || { cat "${WORK}/$1.log" >&2; exit 1; }
-    sleep 0.05
-  done
+  local -a WAIT_PIDS=("${DAEMON_PID}") WAIT_PORTS=("${DAEMON_PORT}") WAIT_LOGS=("${WORK}/$1.log")
+  await_total "${s_start}"
   local cpu
   cpu="$(cpu_s "${DAEMON_PID}")"
   curl -s "http://127.0.0.1:${DAEMON_PORT}/metrics" >"${WORK}/$1.metrics"
@@ -221,45 +237,30 @@ daemon_run() { # NAME [perf|""] [SOURCE_PROPERTIES] -> sets R_RAW R_ADJ R_CPU R_
     wait "${perf_pid}" 2>/dev/null || true
   fi
   stop_daemon
-  R_RAW="$(sub "${t_end}" "${t_start}")" R_ADJ="$(sub "${t_end}" "${t_first}")" R_CPU="${cpu}"
+  R_RAW="$(sub "${T_END}" "${t_start}")" R_ADJ="$(sub "${T_END}" "${T_FIRST}")" R_CPU="${cpu}"
 }
 
 # Two daemons in one consumer group, one partition each (spec/daemon.md: instances scale out
 # by partitions); adjusted time from the first event either counted to the sum reaching TOTAL.
 # -> sets R_ADJ R_BUDGET R_SPLIT ("1+1" when each got one partition and kept it).
 scaleout_run() { # NAME
-  local name="$1" k pids=() ports=() t_first="" t_end n m s_start
+  local name="$1" k s_start
+  local -a WAIT_PIDS=() WAIT_PORTS=() WAIT_LOGS=()
   for k in 1 2; do
     write_daemon_config "${WORK}/${name}-${k}.yaml" "e2e-${name}" bench-events "" ""
   done
   s_start="$(snap)"
   for k in 1 2; do
     start_daemon "${WORK}/${name}-${k}.yaml" "${WORK}/${name}-${k}.log"
-    pids+=("${DAEMON_PID}") ports+=("${DAEMON_PORT}")
+    WAIT_PIDS+=("${DAEMON_PID}") WAIT_PORTS+=("${DAEMON_PORT}") WAIT_LOGS+=("${WORK}/${name}-${k}.log")
   done
-  while :; do
-    n=0
-    for k in 0 1; do
-      m="$(metrics_count "${ports[${k}]}")"
-      n=$((n + ${m:-0}))
-    done
-    if [[ -z "${t_first}" && "${n}" -gt 0 ]]; then t_first="$(now)"; fi
-    if [[ "${n}" -ge "${TOTAL}" ]]; then
-      t_end="$(now)"
-      R_BUDGET="$(budget "${s_start}" "$(snap)")"
-      break
-    fi
-    for k in 0 1; do
-      kill -0 "${pids[${k}]}" 2>/dev/null || { cat "${WORK}/${name}-$((k + 1)).log" >&2; exit 1; }
-    done
-    sleep 0.05
-  done
-  R_SPLIT="$(grep -c ' assigned$' "${WORK}/${name}-1.log")+$(grep -c ' assigned$' "${WORK}/${name}-2.log")"
+  await_total "${s_start}"
+  R_SPLIT="$(grep -c ' assigned$' "${WAIT_LOGS[0]}")+$(grep -c ' assigned$' "${WAIT_LOGS[1]}")"
   for k in 0 1; do
-    DAEMON_PID="${pids[${k}]}"
+    DAEMON_PID="${WAIT_PIDS[${k}]}"
     stop_daemon
   done
-  R_ADJ="$(sub "${t_end}" "${t_first}")"
+  R_ADJ="$(sub "${T_END}" "${T_FIRST}")"
 }
 
 if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
