@@ -148,7 +148,8 @@ class Event {
     FieldId field;
     StrRef ref;
   };
-  StrRef Append(std::string_view v);
+  // Stores `v` at the end of storage_ and points *r at it.
+  void Append(std::string_view v, StrRef* r);
 
   std::string storage_;
   std::array<StrRef, kNumFields> strs_{};
