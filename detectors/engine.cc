@@ -415,9 +415,7 @@ bool Engine::Offer(std::string_view record, Rejection* rejection) {
   return Offer(record, rejection, 0, kNextPosition);
 }
 
-namespace {
-
-void LaneOutOfRange(uint32_t lane, Rejection* rejection) {
+void engine_internal::LaneOutOfRange(uint32_t lane, Rejection* rejection) {
   rejection->reason = RejectReason::kBadValue;
   rejection->detail = "lane " + std::to_string(lane) + " is out of range (at most " +
                       std::to_string(Engine::kMaxLanes - 1) + ")";
@@ -425,13 +423,11 @@ void LaneOutOfRange(uint32_t lane, Rejection* rejection) {
   rejection->has_id = false;
 }
 
-}  // namespace
-
 bool Engine::Offer(std::string_view record, Rejection* rejection, uint32_t lane,
                    uint64_t position) {
   Impl& im = *impl_;
   if (lane >= kMaxLanes) {
-    LaneOutOfRange(lane, rejection);
+    engine_internal::LaneOutOfRange(lane, rejection);
     return im.Rejected(rejection);
   }
   position = im.Arrive(lane, position);
@@ -441,50 +437,6 @@ bool Engine::Offer(std::string_view record, Rejection* rejection, uint32_t lane,
     return im.Rejected(rejection);
   }
   return im.Accept(std::move(e), lane, position, rejection);
-}
-
-void Engine::OfferBatch(const std::string_view* records, size_t n, bool* accepted,
-                        Rejection* rejections) {
-  OfferBatch(records, n, nullptr, nullptr, accepted, rejections);
-}
-
-void Engine::OfferBatch(const std::string_view* records, size_t n, const uint32_t* lanes,
-                        const uint64_t* positions, bool* accepted, Rejection* rejections) {
-  Impl& im = *impl_;
-  constexpr size_t kChunk = 64;
-  std::unique_ptr<Event> events[kChunk];
-  DedupIndex::Hash hashes[kChunk];
-  for (size_t base = 0; base < n; base += kChunk) {
-    const size_t m = std::min(kChunk, n - base);
-    for (size_t i = 0; i < m; ++i) {
-      events[i] = im.TakeEvent();
-      accepted[base + i] =
-          im.decoder.Decode(records[base + i], events[i].get(), &rejections[base + i]);
-      if (accepted[base + i]) {
-        hashes[i] = DedupIndex::HashId(events[i]->id());
-        im.dedup.Prefetch(hashes[i]);
-      }
-    }
-    // Lanes change state in record order, as with Offer() on each in turn.
-    for (size_t i = 0; i < m; ++i) {
-      const uint32_t lane = lanes == nullptr ? 0 : lanes[base + i];
-      Rejection* rejection = &rejections[base + i];
-      if (lane >= kMaxLanes) {
-        im.pool.push_back(std::move(events[i]));
-        LaneOutOfRange(lane, rejection);
-        accepted[base + i] = im.Rejected(rejection);
-        continue;
-      }
-      const uint64_t position =
-          im.Arrive(lane, positions == nullptr ? kNextPosition : positions[base + i]);
-      if (!accepted[base + i]) {
-        im.pool.push_back(std::move(events[i]));
-        im.Rejected(rejection);
-      } else {
-        accepted[base + i] = im.Accept(std::move(events[i]), hashes[i], lane, position, rejection);
-      }
-    }
-  }
 }
 
 bool Engine::OfferEvent(Event&& event, Rejection* rejection) {

@@ -37,7 +37,8 @@
 //
 // Deterministic: the same accepted records on the same lanes in the same order, with the same
 // lane state changes between them, give the same transitions, whatever the batching of
-// Offer() calls. No I/O, threads or wall clock.
+// Offer() calls. No I/O, threads or wall clock of its own (SetDecodeWorkers lends it threads
+// for decoding, which changes no result).
 // Thread safety: not thread-safe; one engine belongs to one thread.
 #ifndef ABUSEWATCH_DETECTORS_ENGINE_H_
 #define ABUSEWATCH_DETECTORS_ENGINE_H_
@@ -51,6 +52,7 @@
 #include <vector>
 
 #include "detectors/checkpoint.h"
+#include "detectors/decode_workers.h"
 #include "detectors/decoder.h"
 #include "detectors/lane.h"
 #include "detectors/rule_set.h"
@@ -108,6 +110,12 @@ class Engine {
   // Offer().
   void OfferBatch(const std::string_view* records, size_t n, const uint32_t* lanes,
                   const uint64_t* positions, bool* accepted, Rejection* rejections);
+
+  // Lends `workers` (null: none) to OfferBatch(): batches of 256 records and more are then
+  // decoded by the workers and this thread together while this thread applies the decoded
+  // records in order. Results are exactly those without workers. `workers` must outlive the
+  // engine or the next call; its size() must not change.
+  void SetDecodeWorkers(DecodeWorkers* workers);
 
   // Offers an already decoded event (moved from) on lane 0 at the next position. Same checks
   // from `late` on.

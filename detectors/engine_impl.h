@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "detectors/decode_workers.h"
 #include "detectors/dedup.h"
 #include "detectors/detector.h"
 #include "detectors/engine.h"
@@ -91,6 +92,9 @@ std::vector<std::string> RuleFingerprints(const RuleSet& rules);
 std::vector<int> MapFingerprints(const std::vector<std::string>& old_fp,
                                  const std::vector<std::string>& new_fp);
 
+// Fills *rejection for a record offered on a lane >= Engine::kMaxLanes.
+void LaneOutOfRange(uint32_t lane, Rejection* rejection);
+
 }  // namespace engine_internal
 
 struct Engine::Impl final : DetectorContext {
@@ -141,6 +145,19 @@ struct Engine::Impl final : DetectorContext {
   bool Accept(std::unique_ptr<Event> e, uint32_t lane, uint64_t position, Rejection* rejection);
   bool Accept(std::unique_ptr<Event> e, const DedupIndex::Hash& h, uint32_t lane, uint64_t position,
               Rejection* rejection);
+
+  // OfferBatch (engine_batch.cc). Record i of a batch, decoded into batch_events[i] (hash in
+  // batch_hashes[i] when accepted[i]): arrives on its lane and is accepted or counted rejected.
+  void ApplyDecoded(size_t i, const uint32_t* lanes, const uint64_t* positions, bool* accepted,
+                    Rejection* rejections);
+  // OfferBatch with the decode workers: they and this thread decode chunks of the batch while
+  // this thread applies the decoded chunks in order.
+  void OfferParallel(const std::string_view* records, size_t n, const uint32_t* lanes,
+                     const uint64_t* positions, bool* accepted, Rejection* rejections);
+  std::vector<std::unique_ptr<Event>> batch_events;
+  std::vector<DedupIndex::Hash> batch_hashes;
+  DecodeWorkers* decode_workers = nullptr;
+  std::vector<std::unique_ptr<Decoder>> worker_decoders;  // one per worker
 
   const RuleSet& rules;
   TransitionSink* sink;

@@ -1,9 +1,11 @@
-// OfferBatch must be exactly Offer() on each record in turn, whatever the batch sizes.
+// OfferBatch must be exactly Offer() on each record in turn, whatever the batch sizes, and
+// with decode workers exactly OfferBatch without them.
 #include <gmock/gmock.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "tests/detectors/engine_test_util.h"
 
@@ -44,22 +46,69 @@ struct Outcome {
   }
 };
 
+// Decode workers for tests. kInline: Start() runs every worker to the end before returning
+// (the workers decode everything); kDeferred: the workers run only in Wait() (the engine's
+// thread decodes everything); kThreads: real threads, racing the engine's thread.
+class TestWorkers final : public DecodeWorkers {
+ public:
+  enum Mode { kInline, kDeferred, kThreads };
+  TestWorkers(Mode mode, int size) : mode_(mode), size_(size) {}
+  int size() const override { return size_; }
+  void Start(const std::function<void(int)>* work) override {
+    ++starts;
+    work_ = work;
+    for (int w = 0; w < size_; ++w) {
+      if (mode_ == kInline) (*work)(w);
+      if (mode_ == kThreads) threads_.emplace_back([work, w] { (*work)(w); });
+    }
+  }
+  void Wait() override {
+    if (mode_ == kDeferred && work_ != nullptr) {
+      for (int w = 0; w < size_; ++w) (*work_)(w);
+    }
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    work_ = nullptr;
+  }
+  void Relax() override { std::this_thread::yield(); }
+  int starts = 0;
+
+ private:
+  Mode mode_;
+  int size_;
+  const std::function<void(int)>* work_ = nullptr;
+  std::vector<std::thread> threads_;
+};
+
+// Lanes for the lane variant: mostly real ones, some out of range (rejected as bad_value).
+uint32_t LaneFor(size_t i) {
+  const uint64_t h = (i * 0x9E3779B97F4A7C15ull) >> 58;
+  return h == 0 ? Engine::kMaxLanes + 3 : static_cast<uint32_t>(h % 3);
+}
+
+// rng null: Offer() one by one. Otherwise batches of 1..max_batch records; with lanes,
+// record i goes to LaneFor(i) at the automatic position.
 Outcome Feed(const std::shared_ptr<const RuleSet>& rules, const std::vector<std::string>& lines,
-             std::mt19937_64* rng) {
+             std::mt19937_64* rng, DecodeWorkers* workers = nullptr, size_t max_batch = 150,
+             bool lanes = false) {
   Recorder rec;
   Engine engine(rules, &rec);
+  if (workers != nullptr) engine.SetDecodeWorkers(workers);
   Outcome out;
   size_t i = 0;
   while (i < lines.size()) {
-    size_t n = rng == nullptr ? 1 : 1 + (*rng)() % 150;
+    size_t n = rng == nullptr ? 1 : 1 + (*rng)() % max_batch;
     n = std::min(n, lines.size() - i);
     std::vector<std::string_view> views(lines.begin() + i, lines.begin() + i + n);
     std::vector<Rejection> rej(n);
     std::unique_ptr<bool[]> ok(new bool[n]);
+    std::vector<uint32_t> lane_of(n);
+    for (size_t k = 0; k < n; ++k) lane_of[k] = LaneFor(i + k);
     if (rng == nullptr) {
       ok[0] = engine.Offer(views[0], &rej[0]);
     } else {
-      engine.OfferBatch(views.data(), n, ok.get(), rej.data());
+      engine.OfferBatch(views.data(), n, lanes ? lane_of.data() : nullptr, nullptr, ok.get(),
+                        rej.data());
     }
     for (size_t k = 0; k < n; ++k) {
       if (!ok[k]) {
@@ -74,7 +123,7 @@ Outcome Feed(const std::shared_ptr<const RuleSet>& rules, const std::vector<std:
   return out;
 }
 
-TEST(EngineBatchTest, OfferBatchEqualsOfferOneByOne) {
+std::vector<std::string> TestLines() {
   std::vector<std::string> lines;
   const auto dir = std::filesystem::path(ABUSEWATCH_SHARED_DIR) / "scenarios";
   if (std::filesystem::exists(dir)) {
@@ -115,6 +164,11 @@ TEST(EngineBatchTest, OfferBatchEqualsOfferOneByOne) {
         break;
     }
   }
+  return lines;
+}
+
+TEST(EngineBatchTest, OfferBatchEqualsOfferOneByOne) {
+  const std::vector<std::string> lines = TestLines();
   std::shared_ptr<const RuleSet> rules;
   ASSERT_TRUE(RuleSet::Compile(MixedConfig(), &rules).ok());
   const Outcome one_by_one = Feed(rules, lines, nullptr);
@@ -124,6 +178,42 @@ TEST(EngineBatchTest, OfferBatchEqualsOfferOneByOne) {
     std::mt19937_64 rng(seed);
     EXPECT_TRUE(Feed(rules, lines, &rng) == one_by_one) << "batch seed " << seed;
   }
+}
+
+// Batches of up to 700 records: those of 256 and more go through the workers. Each mode must
+// give what the same batches give without workers, lanes (some out of range) included.
+TEST(EngineBatchTest, DecodeWorkersChangeNothing) {
+  const std::vector<std::string> lines = TestLines();
+  std::shared_ptr<const RuleSet> rules;
+  ASSERT_TRUE(RuleSet::Compile(MixedConfig(), &rules).ok());
+  for (bool lanes : {false, true}) {
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      std::mt19937_64 rng(seed);
+      const Outcome plain = Feed(rules, lines, &rng, nullptr, 700, lanes);
+      EXPECT_GT(plain.transitions.size(), 20u);
+      EXPECT_GT(plain.rejects.size(), 500u);
+      for (auto mode : {TestWorkers::kInline, TestWorkers::kDeferred, TestWorkers::kThreads}) {
+        for (int size : {1, 3}) {
+          TestWorkers workers(mode, size);
+          std::mt19937_64 again(seed);
+          EXPECT_TRUE(Feed(rules, lines, &again, &workers, 700, lanes) == plain)
+              << "mode " << mode << " workers " << size << " seed " << seed << " lanes " << lanes;
+          EXPECT_GT(workers.starts, 3) << "batches of 256+ records use the workers";
+        }
+      }
+    }
+  }
+}
+
+// Without lanes, the one-by-one result too (duplicates and late events need the same order).
+TEST(EngineBatchTest, DecodeWorkersEqualOfferOneByOne) {
+  const std::vector<std::string> lines = TestLines();
+  std::shared_ptr<const RuleSet> rules;
+  ASSERT_TRUE(RuleSet::Compile(MixedConfig(), &rules).ok());
+  const Outcome one_by_one = Feed(rules, lines, nullptr);
+  TestWorkers workers(TestWorkers::kThreads, 2);
+  std::mt19937_64 rng(11);
+  EXPECT_TRUE(Feed(rules, lines, &rng, &workers, 1000) == one_by_one);
 }
 
 }  // namespace

@@ -1,0 +1,166 @@
+// Engine::OfferBatch: decoding ahead of the engine, on this thread or with decode workers.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+
+#include "detectors/engine.h"
+#include "detectors/engine_impl.h"
+
+namespace abusewatch {
+namespace {
+
+// Serial batches decode this many records, then apply them: the dedup index's cache misses
+// for the chunk are in flight meanwhile.
+constexpr size_t kSerialChunk = 64;
+// With workers: batches of at least kParallelMin records are split into chunks of kChunk.
+constexpr size_t kParallelMin = 256;
+constexpr size_t kChunk = 32;
+constexpr int kSpinsBeforeRelax = 2000;
+
+enum ChunkState : uint8_t { kPending = 0, kDecoded = 1, kRedo = 2 };
+
+inline void CpuPause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+void Engine::SetDecodeWorkers(DecodeWorkers* workers) {
+  Impl& im = *impl_;
+  im.decode_workers = workers;
+  im.worker_decoders.clear();
+  if (workers == nullptr) return;
+  for (int w = 0; w < workers->size(); ++w) {
+    im.worker_decoders.push_back(std::make_unique<Decoder>(DecoderOptionsFor(im.rules.config())));
+  }
+}
+
+void Engine::OfferBatch(const std::string_view* records, size_t n, bool* accepted,
+                        Rejection* rejections) {
+  OfferBatch(records, n, nullptr, nullptr, accepted, rejections);
+}
+
+void Engine::Impl::ApplyDecoded(size_t i, const uint32_t* lanes, const uint64_t* positions,
+                                bool* accepted, Rejection* rejections) {
+  const uint32_t lane = lanes == nullptr ? 0 : lanes[i];
+  Rejection* rejection = &rejections[i];
+  if (lane >= kMaxLanes) {
+    pool.push_back(std::move(batch_events[i]));
+    engine_internal::LaneOutOfRange(lane, rejection);
+    accepted[i] = Rejected(rejection);
+    return;
+  }
+  // Lanes change state in record order, as with Offer() on each in turn.
+  const uint64_t position = Arrive(lane, positions == nullptr ? kNextPosition : positions[i]);
+  if (!accepted[i]) {
+    pool.push_back(std::move(batch_events[i]));
+    Rejected(rejection);
+  } else {
+    accepted[i] = Accept(std::move(batch_events[i]), batch_hashes[i], lane, position, rejection);
+  }
+}
+
+void Engine::OfferBatch(const std::string_view* records, size_t n, const uint32_t* lanes,
+                        const uint64_t* positions, bool* accepted, Rejection* rejections) {
+  Impl& im = *impl_;
+  if (im.decode_workers != nullptr && n >= kParallelMin) {
+    im.OfferParallel(records, n, lanes, positions, accepted, rejections);
+    return;
+  }
+  if (im.batch_events.size() < n) {
+    im.batch_events.resize(n);
+    im.batch_hashes.resize(n);
+  }
+  for (size_t base = 0; base < n; base += kSerialChunk) {
+    const size_t end = std::min(n, base + kSerialChunk);
+    for (size_t i = base; i < end; ++i) {
+      im.batch_events[i] = im.TakeEvent();
+      accepted[i] = im.decoder.Decode(records[i], im.batch_events[i].get(), &rejections[i]);
+      if (accepted[i]) {
+        im.batch_hashes[i] = DedupIndex::HashId(im.batch_events[i]->id());
+        im.dedup.Prefetch(im.batch_hashes[i]);
+      }
+    }
+    for (size_t i = base; i < end; ++i) im.ApplyDecoded(i, lanes, positions, accepted, rejections);
+  }
+}
+
+void Engine::Impl::OfferParallel(const std::string_view* records, size_t n, const uint32_t* lanes,
+                                 const uint64_t* positions, bool* accepted, Rejection* rejections) {
+  if (batch_events.size() < n) {
+    batch_events.resize(n);
+    batch_hashes.resize(n);
+  }
+  for (size_t i = 0; i < n; ++i) batch_events[i] = TakeEvent();
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  std::unique_ptr<std::atomic<uint8_t>[]> state(new std::atomic<uint8_t>[chunks]);
+  for (size_t c = 0; c < chunks; ++c) state[c].store(kPending, std::memory_order_relaxed);
+  std::atomic<size_t> next{0};
+  // Decodes chunk c (only the thread that claimed it writes its slots).
+  auto decode = [&](size_t c, Decoder& d) {
+    const size_t end = std::min(n, (c + 1) * kChunk);
+    for (size_t i = c * kChunk; i < end; ++i) {
+      accepted[i] = d.Decode(records[i], batch_events[i].get(), &rejections[i]);
+      if (accepted[i]) batch_hashes[i] = DedupIndex::HashId(batch_events[i]->id());
+    }
+  };
+  const std::function<void(int)> work = [&](int w) {
+    Decoder& d = *worker_decoders[w];
+    for (;;) {
+      const size_t c = next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= chunks) return;
+      uint8_t done = kDecoded;
+      try {
+        decode(c, d);
+      } catch (...) {  // out of memory: the engine's thread decodes this chunk again
+        done = kRedo;
+      }
+      state[c].store(done, std::memory_order_release);
+      if (done == kRedo) return;
+    }
+  };
+  DecodeWorkers* workers = decode_workers;
+  struct Join {  // the workers use this frame: they are done before it goes, whatever happens
+    DecodeWorkers* w;
+    ~Join() { w->Wait(); }
+  } join{workers};
+  workers->Start(&work);
+  auto prefetch = [&](size_t c) {
+    const size_t end = std::min(n, (c + 1) * kChunk);
+    for (size_t i = c * kChunk; i < end; ++i) {
+      if (accepted[i]) dedup.Prefetch(batch_hashes[i]);
+    }
+  };
+  bool prefetched_next = false;
+  for (size_t k = 0; k < chunks; ++k) {
+    uint8_t st;
+    int spins = 0;
+    while ((st = state[k].load(std::memory_order_acquire)) == kPending) {
+      const size_t c = next.fetch_add(1, std::memory_order_relaxed);
+      if (c < chunks) {  // help: decode an unclaimed chunk here
+        decode(c, decoder);
+        state[c].store(kDecoded, std::memory_order_release);
+      } else if (++spins < kSpinsBeforeRelax) {
+        CpuPause();
+      } else {
+        workers->Relax();
+        spins = 0;
+      }
+    }
+    if (st == kRedo) decode(k, decoder);
+    if (!prefetched_next) prefetch(k);
+    // The next chunk's index slots load while this one is applied, if it is ready.
+    prefetched_next = k + 1 < chunks && state[k + 1].load(std::memory_order_acquire) == kDecoded;
+    if (prefetched_next) prefetch(k + 1);
+    const size_t end = std::min(n, (k + 1) * kChunk);
+    for (size_t i = k * kChunk; i < end; ++i) {
+      // Decoded on another core: fetch the next events' bytes ahead.
+      if (i + 2 < end) batch_events[i + 2]->PrefetchObject();
+      ApplyDecoded(i, lanes, positions, accepted, rejections);
+    }
+  }
+}
+
+}  // namespace abusewatch
