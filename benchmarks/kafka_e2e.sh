@@ -15,7 +15,8 @@
 #      sum(abusewatch_events_total) + sum(abusewatch_events_rejected_total) == EVENTS,
 #      the same daemon with other source properties (AW_E2E_TUNED_PROPS; default librdkafka's
 #      own queued.max.messages.kbytes, 64 MiB, against the source's 256 MiB),
-#      `abusewatch replay` of the same stream from a file (the engine alone, one lane),
+#      `abusewatch replay` of the same stream from a file (the engine alone, one lane, one
+#      thread; and again with one decode thread beside it),
 #      and two daemons in one consumer group, one partition each (scale-out by partitions).
 #    "raw" runs from the process start, "adjusted" from the first consumed event (group join
 #    and first fetch excluded). The broker waits AW_E2E_GROUP_DELAY_MS (1000) before a new
@@ -264,7 +265,7 @@ scaleout_run() { # NAME
 }
 
 if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
-  K_RAW=() K_FW=() T_RAW=() T_ADJ=() T_JOIN=() D_RAW=() D_ADJ=() D_CPU=() Q_RAW=() Q_ADJ=() Q_CPU=() P_RAW=() S_ADJ=()
+  K_RAW=() K_FW=() T_RAW=() T_ADJ=() T_JOIN=() D_RAW=() D_ADJ=() D_CPU=() Q_RAW=() Q_ADJ=() Q_CPU=() P_RAW=() P1_RAW=() S_ADJ=()
   for i in $(seq 1 "${RUNS}"); do
     t0="$(now)"
     kcat -C -b "${BOOT}" -t bench-events -o beginning -e -q >/dev/null
@@ -284,9 +285,15 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
     D_RAW+=("${R_RAW}") D_ADJ+=("${R_ADJ}") D_CPU+=("${R_CPU}")
     log "run ${i}: kcat ${K_RAW[-1]} s, kcat fw100 ${K_FW[-1]} s, consume-only ${T_RAW[-1]} s (adj ${T_ADJ[-1]} s), daemon ${R_RAW} s (adj ${R_ADJ} s, ${R_CPU} CPU s)"
     t0="$(now)"
-    "${AW}" replay --config "${WORK}/replay.yaml" --input "${WORK}/stream.jsonl" \
+    "${AW}" replay --config "${WORK}/replay.yaml" --input "${WORK}/stream.jsonl" --decode-threads 0 \
       --output "${WORK}/replay-transitions.jsonl" --rejects "${WORK}/replay-rejects.jsonl" 2>/dev/null
     P_RAW+=("$(sub "$(now)" "${t0}")")
+    t0="$(now)"
+    "${AW}" replay --config "${WORK}/replay.yaml" --input "${WORK}/stream.jsonl" --decode-threads 1 \
+      --output "${WORK}/replay-transitions-1.jsonl" --rejects "${WORK}/replay-rejects-1.jsonl" 2>/dev/null
+    P1_RAW+=("$(sub "$(now)" "${t0}")")
+    cmp -s "${WORK}/replay-transitions.jsonl" "${WORK}/replay-transitions-1.jsonl" ||
+      { echo "replay with a decode thread wrote other transitions" >&2; exit 1; }
     daemon_run "daemon-tuned-${i}" "" "${TUNED}"
     Q_RAW+=("${R_RAW}") Q_ADJ+=("${R_ADJ}") Q_CPU+=("${R_CPU}")
     log "run ${i}: replay ${P_RAW[-1]} s; daemon with {${TUNED}} ${R_RAW} s (adj ${R_ADJ} s, ${R_CPU} CPU s)"
@@ -313,6 +320,8 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
   msa=$(median "${S_ADJ[@]}")
   printf '%-44s %10s %12s\n' "two daemons, one group (adjusted)" "${msa}" "$(rate "${TOTAL}" "${msa}")"
   printf '%-44s %10s %12s\n' "abusewatch replay of the same stream (file)" "${mpr}" "$(rate "${TOTAL}" "${mpr}")"
+  mp1=$(median "${P1_RAW[@]}")
+  printf '%-44s %10s %12s\n' "abusewatch replay, --decode-threads 1" "${mp1}" "$(rate "${TOTAL}" "${mp1}")"
   echo "consume-only group join (start → first message): ${mtj} s; daemon CPU (user+sys): ${mdc} s, tuned ${mqc} s"
   echo "ratio two daemons/consume-only (adjusted): $(awk -v a="${mta}" -v b="${msa}" 'BEGIN { printf "%.2f", a / b }')"
   echo "ratio daemon/consume-only: adjusted $(awk -v a="${mta}" -v b="${mda}" 'BEGIN { printf "%.2f", a / b }'), raw $(awk -v a="${mtr}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'); tuned adjusted $(awk -v a="${mta}" -v b="${mqa}" 'BEGIN { printf "%.2f", a / b }'); daemon raw / kcat raw $(awk -v a="${mk}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'), / kcat fw100 $(awk -v a="${mf}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }')"

@@ -17,7 +17,7 @@ measure() {  # prints "seconds(user+sys) peak_rss_kb"
 echo "stream: $events events, $accounts accounts, $((size / 1048576)) MiB"
 best_full=""; best_dec=""; rss_full=0; rss_dec=0
 for i in $(seq "$runs"); do
-  read -r t m < <(measure "$bin" replay --config "$cfg" --input "$data" --output /dev/null)
+  read -r t m < <(measure "$bin" replay --config "$cfg" --input "$data" --output /dev/null --decode-threads 0)
   if [ -z "$best_full" ] || awk "BEGIN{exit !($t < $best_full)}"; then best_full=$t; fi
   [ "$m" -gt "$rss_full" ] && rss_full=$m
   read -r t m < <(measure "$bin" replay --config "$cfg" --input "$data" --output /dev/null --decode-only)

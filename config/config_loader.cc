@@ -39,7 +39,7 @@ const std::vector<std::string_view> kTopLevelKeys = {
     "version",         "timezone",      "base_currency", "currency_rates", "allowed_lateness",
     "max_event_bytes", "dedup_horizon", "rules",         "include",        "sources",
     "sinks",           "http",          "state",         "review",         "logging",
-    "dead_letter"};
+    "dead_letter",     "decode_threads"};
 
 struct Rate {
   Decimal value;

@@ -493,6 +493,14 @@ Status LoadDaemonConfig(const std::string& path, DaemonConfig* out) {
   if (const Entry* e = top.Find("http")) {
     if (Status s = ReadHttp(path, *e, &c); !s.ok()) return s;
   }
+  if (const Entry* e = top.Find("decode_threads")) {
+    int64_t n = -1;  // auto
+    if (!(e->value.IsScalar() && e->value.Scalar() == "auto")) {
+      Status s = ReadInteger(*e, "decode_threads (a number of threads, or auto)", 0, 64, &n);
+      if (!s.ok()) return s;
+    }
+    c.decode_threads = static_cast<int>(n);
+  }
   if (const Entry* e = top.Find("state")) {
     MapView m;
     StateConfig& st = c.state;
@@ -560,6 +568,10 @@ std::string DescribeDaemonConfig(const DaemonConfig& c) {
   }
   out += c.http_enabled ? "http " + c.http_address + ":" + std::to_string(c.http_port) + "\n"
                         : std::string("http disabled\n");
+  if (c.decode_threads != 0) {
+    out += "decode_threads " +
+           (c.decode_threads < 0 ? std::string("auto") : std::to_string(c.decode_threads)) + "\n";
+  }
   out += c.state.dir.empty()
              ? std::string("state none (a restart starts empty)\n")
              : "state " + c.state.dir + " every " + std::to_string(c.state.checkpoint_interval_ms) +

@@ -137,6 +137,10 @@ struct DaemonConfig {
   uint16_t http_port = 9464;
   StateConfig state;
   ReviewConfig review;
+  // Threads decoding records alongside the engine's (top-level decode_threads): 0 = none (the
+  // default), -1 = auto (one per CPU beyond the engine's, at most 3). Read at start; a reload
+  // keeps the running value.
+  int decode_threads = 0;
 };
 
 // Reads the daemon sections of the main config file `path`. Defaults when a section is absent:

@@ -143,6 +143,10 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   rp->add_option("--rejects", replay.rejects,
                  "write rejected lines here as {line,id,reason,detail} JSON Lines");
+  rp->add_option("--decode-threads", replay.decode_threads,
+                 "threads decoding alongside the engine (0: none; -1: auto, one per CPU beyond "
+                 "the engine's, at most 3); the output is the same")
+      ->capture_default_str();
   rp->add_flag("--decode-only", replay.decode_only,
                "only check lines against the event contract (no rules, no late/duplicate)");
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "config/config_loader.h"
+#include "daemon/decode_pool.h"
 #include "daemon/line_reader.h"
 #include "daemon/output_file.h"
 #include "detectors/engine.h"
@@ -74,7 +75,13 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
     }
   }
   FileSink sink(out.get());
+  std::unique_ptr<DecodePool> pool;  // outlives the engine
+  if (const int threads = DecodePool::Resolve(options.decode_threads);
+      threads > 0 && !options.decode_only) {
+    pool = std::make_unique<DecodePool>(threads);
+  }
   Engine engine(rules, &sink);
+  if (pool) engine.SetDecodeWorkers(pool.get());
   Decoder decoder(DecoderOptionsFor(rules->config()));
   Event event;
   uint64_t decoded = 0;
@@ -82,14 +89,15 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
   std::string rej_line;
   uint64_t lines = 0, blank = 0, rejected_total = 0;
   std::array<uint64_t, kNumRejectReasons> rejected{};
-  // Lines go to the engine in batches (OfferBatch hides the dedup index's memory latency);
-  // results are reported in line order.
-  constexpr size_t kBatch = 64;
+  // Lines go to the engine in batches (OfferBatch hides the dedup index's memory latency, and
+  // shares large batches with the decode threads); results are reported in line order.
+  const size_t batch_size = pool ? 1024 : 64;
   std::vector<LineReader::Line> batch;
   std::vector<std::string_view> records;
-  std::vector<size_t> record_of(kBatch);
-  bool accepted[kBatch];
-  std::vector<Rejection> rejections(kBatch);
+  std::vector<size_t> record_of(batch_size);
+  std::unique_ptr<bool[]> accepted_buf(new bool[batch_size]);
+  bool* accepted = accepted_buf.get();
+  std::vector<Rejection> rejections(batch_size);
   auto report = [&](const LineReader::Line& l, const Rejection& r) {
     ++rejected_total;
     ++rejected[static_cast<int>(r.reason)];
@@ -99,7 +107,7 @@ int RunReplay(const ReplayOptions& options, std::ostream& err) {
       rej->Write(rej_line);
     }
   };
-  while (in->NextBatch(&batch, kBatch)) {
+  while (in->NextBatch(&batch, batch_size)) {
     records.clear();
     for (size_t i = 0; i < batch.size(); ++i) {
       const LineReader::Line& l = batch[i];

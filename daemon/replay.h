@@ -16,6 +16,9 @@ struct ReplayOptions {
   // duplicate checks, no output. For validating a backfill file, and as the decode ceiling in
   // benchmarks.
   bool decode_only = false;
+  // Threads decoding alongside the engine's (0: none; -1: auto, one per CPU beyond the
+  // engine's, at most 3). The output does not depend on it.
+  int decode_threads = -1;
 };
 
 // Exit status: 0 when the input was read to its end (rejected events included), 2 for a config

@@ -139,6 +139,10 @@ int Daemon::Start() {
     return 1;
   }
   fanout_ = std::make_unique<Fanout>(&metrics_, &sinks_);
+  if (const int threads = DecodePool::Resolve(cfg_.daemon.decode_threads); threads > 0) {
+    decode_pool_ = std::make_unique<DecodePool>(threads);
+    log_.Info("decode: " + std::to_string(threads) + " thread(s) beside the engine's");
+  }
   if (int code = OpenState(); code != 0) return code;
   before_ = engine_->stats();
   UpdateReady();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/daemon_config.h"
+#include "daemon/decode_pool.h"
 #include "daemon/http/http_server.h"
 #include "daemon/log.h"
 #include "daemon/metrics/metrics.h"
@@ -89,6 +90,8 @@ class Daemon {
   int OpenState();
   // Rules changed on reload with durable state: checkpoint, restore under the new rules.
   bool ReloadRulesWithState(const Loaded& next);
+  // A new engine for `rules`, with the decode pool lent to it.
+  std::unique_ptr<Engine> NewEngine(std::shared_ptr<const RuleSet> rules);
   // Sets alerts_firing from the engine's state (after a restore).
   void ResetFiringGauges();
   int Shutdown();
@@ -105,6 +108,7 @@ class Daemon {
   std::unique_ptr<RecordWriter> dead_letter_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Fanout> fanout_;
+  std::unique_ptr<DecodePool> decode_pool_;  // lent to every engine_: outlives them
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Checkpointer> checkpointer_;
   // Lanes restored from a checkpoint, waiting for the source's first assignment: those it does
@@ -112,7 +116,9 @@ class Daemon {
   std::vector<uint32_t> restored_lanes_;
   Clock::time_point restore_deadline_{};
 
-  static constexpr size_t kBatch = 64;
+  // Records per Poll: large enough for the decode pool to share a batch (engine.h), and
+  // Poll returns early with what is there, so small at low rates.
+  static constexpr size_t kBatch = 1024;
   std::vector<SourceRecord> recs_;
   std::vector<std::string_view> views_;
   std::vector<uint32_t> lanes_of_views_;

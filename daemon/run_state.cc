@@ -7,9 +7,15 @@
 
 namespace abusewatch::run_internal {
 
+std::unique_ptr<Engine> Daemon::NewEngine(std::shared_ptr<const RuleSet> rules) {
+  auto engine = std::make_unique<Engine>(std::move(rules), fanout_.get());
+  if (decode_pool_) engine->SetDecodeWorkers(decode_pool_.get());
+  return engine;
+}
+
 int Daemon::OpenState() {
   if (cfg_.daemon.state.dir.empty()) {
-    engine_ = std::make_unique<Engine>(cfg_.rules, fanout_.get());
+    engine_ = NewEngine(cfg_.rules);
     return 0;
   }
   Checkpointer::Options co;
@@ -19,9 +25,8 @@ int Daemon::OpenState() {
   Checkpointer::Restored restored;
   auto rules = cfg_.rules;
   Status s = Checkpointer::Open(
-      co, &metrics_, &log_,
-      [this, rules] { return std::make_unique<Engine>(rules, fanout_.get()); }, &engine_,
-      &checkpointer_, &restored);
+      co, &metrics_, &log_, [this, rules] { return NewEngine(rules); }, &engine_, &checkpointer_,
+      &restored);
   if (!s.ok()) {
     log_.Error(s.message());
     return 2;
@@ -107,7 +112,7 @@ void Daemon::Reload() {
     for (const CompiledRule& r : engine_->rules().rules()) {
       metrics_.AlertsFiring(r.spec.id, SeverityName(r.spec.severity)).Set(0);
     }
-    engine_ = std::make_unique<Engine>(next.rules, fanout_.get());
+    engine_ = NewEngine(next.rules);
     // The source reports changes only: tell the new engine where each lane stands (an idle
     // lane announced active would hold it back until its next record).
     for (const auto& [lane, state] : lanes_) engine_->SetLaneState(lane, state);
@@ -138,7 +143,7 @@ bool Daemon::ReloadRulesWithState(const Loaded& next) {
     log_.Error("reload rejected, keeping the running config: no checkpoint could be taken");
     return false;
   }
-  auto engine = std::make_unique<Engine>(next.rules, fanout_.get());
+  auto engine = NewEngine(next.rules);
   checkpointer_->PrepareEngine(engine.get());
   Engine::RestoreOptions ro;
   ro.keep_unchanged_rules = true;

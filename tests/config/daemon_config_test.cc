@@ -15,6 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::StartsWith;
 
@@ -115,6 +116,22 @@ TEST_F(DaemonConfigTest, StateSection) {
               AllOf(StartsWith(path_ + ":3:20:"), HasSubstr("refuse, keep_unchanged or rebuild")));
   EXPECT_THAT(Error("state:\n  dir: st\n  max_hot_keys: -1\n"), StartsWith(path_ + ":3:"));
   EXPECT_THAT(Error("state:\n  dir: st\n  checkpoint: 1s\n"), HasSubstr("checkpoint"));
+}
+
+TEST_F(DaemonConfigTest, DecodeThreads) {
+  DaemonConfig c;
+  ASSERT_TRUE(Load("version: 1\n", &c).ok());
+  EXPECT_EQ(c.decode_threads, 0);  // off unless asked for
+  EXPECT_THAT(DescribeDaemonConfig(c), Not(HasSubstr("decode_threads")));
+  ASSERT_TRUE(Load("decode_threads: 2\n", &c).ok());
+  EXPECT_EQ(c.decode_threads, 2);
+  EXPECT_THAT(DescribeDaemonConfig(c), HasSubstr("decode_threads 2\n"));
+  ASSERT_TRUE(Load("decode_threads: auto\n", &c).ok());
+  EXPECT_EQ(c.decode_threads, -1);
+  EXPECT_THAT(Error("version: 1\ndecode_threads: many\n"),
+              AllOf(StartsWith(path_ + ":2:17:"), HasSubstr("from 0 to 64")));
+  EXPECT_THAT(Error("decode_threads: 65\n"), HasSubstr("from 0 to 64"));
+  EXPECT_THAT(Error("decode_threads: [1]\n"), HasSubstr("decode_threads"));
 }
 
 TEST_F(DaemonConfigTest, KafkaSourceErrorsNamePositions) {

@@ -494,6 +494,19 @@ TEST(GenTest, DefaultPackFiresExactlyThePlantedLines) {
   uint64_t rejected = 0;
   while (std::getline(rejects, line)) ++rejected;
   EXPECT_EQ(rejected, summary.bad);
+  // Decode threads change nothing in the output, byte for byte.
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  ReplayOptions threaded = r;
+  threaded.decode_threads = 2;
+  threaded.output = (dir / "out2.jsonl").string();
+  threaded.rejects = (dir / "rej2.jsonl").string();
+  ASSERT_EQ(RunReplay(threaded, err), 0) << err.str();
+  EXPECT_EQ(slurp(threaded.output), slurp(r.output));
+  EXPECT_EQ(slurp(threaded.rejects), slurp(r.rejects));
+  EXPECT_FALSE(slurp(r.output).empty());
   fs::remove_all(dir);
 }
 

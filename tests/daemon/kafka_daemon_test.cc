@@ -236,9 +236,12 @@ TEST(KafkaDaemonTest, TransitionsEqualReplayAndOffsetsCommitWhereProcessingStopp
   std::ofstream(dir / "replay.yaml") << "version: 1\ninclude: [" << pack << "]\n";
   ASSERT_EQ(Shell(bin + " replay --config " + (dir / "replay.yaml").string() + " --input " +
                   (dir / "stream.jsonl").string() + " --output " + (dir / "replay.jsonl").string() +
-                  " --rejects " + (dir / "replay-rej.jsonl").string()),
+                  " --rejects " + (dir / "replay-rej.jsonl").string() + " --decode-threads 0"),
             0);
+  // The daemon decodes with two threads beside the engine's (batches of 256+ records): the
+  // transitions must still be replay's, which decodes on the engine's thread alone.
   std::ofstream(dir / "aw.yaml") << "version: 1\ninclude: [" << pack << "]\n"
+                                 << "decode_threads: 2\n"
                                  << "sources: [{type: kafka, brokers: \"" << b
                                  << "\", group: " << group << ", topics: [" << events
                                  << "], idle_timeout: 2s, commit_interval: 200ms}]\n"
