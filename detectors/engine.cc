@@ -241,12 +241,16 @@ void Engine::Impl::Drain(int64_t frontier, bool final) {
       Buffered b = std::move(head->front());
       head->pop_front();
       // The lane's next events are likely next: events that waited behind another lane are
-      // cold (issue 3's partition skew). Objects three ahead, string bytes two ahead, and the
-      // key table's slots for the next one (its bytes were asked for one step ago).
-      if (head->size() > 2) (*head)[2].event->PrefetchObject();
-      if (head->size() > 1) (*head)[1].event->PrefetchData();
+      // cold (issue 3's partition skew). A pipeline, each step on what the previous one
+      // fetched: objects four ahead, string bytes three ahead, the key table's index slots two
+      // ahead, and the key entries those slots name for the next one.
+      if (head->size() > 3) (*head)[3].event->PrefetchObject();
+      if (head->size() > 2) (*head)[2].event->PrefetchData();
+      if (head->size() > 1) {
+        for (FieldId f : group_fields) keys.Prefetch(GroupValue(*(*head)[1].event, f));
+      }
       if (!head->empty()) {
-        for (FieldId f : group_fields) keys.Prefetch(GroupValue(*head->front().event, f));
+        for (FieldId f : group_fields) keys.PrefetchEntry(GroupValue(*head->front().event, f));
       }
       --buffered;
       if (head->empty()) {

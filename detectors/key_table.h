@@ -40,6 +40,10 @@ class KeyTable {
   }
   // Hints that `key` will be looked up soon (its index slot is fetched into the cache).
   void Prefetch(std::string_view key) const { index_.prefetch(AsAbsl(key)); }
+  // The second step, once Prefetch(key) has had time: reads the index slots `key` hashes to
+  // and fetches the entries they name (the key's string lives there: a lookup compares it).
+  // A lookup that never matches (EntryProbe), so nothing else happens.
+  void PrefetchEntry(std::string_view key) const { index_.find(EntryProbe{AsAbsl(key)}); }
   // Id of `key`, creating it if needed, and adds one reference.
   uint32_t Acquire(std::string_view key);
   void Ref(uint32_t id) { ++entries_[id].refs; }
@@ -97,11 +101,15 @@ class KeyTable {
   };
   // The index holds ids only (4 bytes a key); hashing and comparing go through the entries'
   // strings, and lookups by string are heterogeneous. So each key string is stored once.
+  struct EntryProbe {  // PrefetchEntry's lookup key: equal to nothing, prefetches candidates
+    absl::string_view s;
+  };
   struct IdHash {
     using is_transparent = void;
     const KeyTable* t;
     size_t operator()(uint32_t id) const { return (*this)(AsAbsl(t->entries_[id].key)); }
     size_t operator()(absl::string_view s) const { return absl::Hash<absl::string_view>()(s); }
+    size_t operator()(const EntryProbe& p) const { return (*this)(p.s); }
   };
   struct IdEq {
     using is_transparent = void;
@@ -111,6 +119,12 @@ class KeyTable {
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
       return S(a) == S(b);
+    }
+    bool operator()(uint32_t id, const EntryProbe&) const { return Touch(id); }
+    bool operator()(const EntryProbe&, uint32_t id) const { return Touch(id); }
+    bool Touch(uint32_t id) const {
+      __builtin_prefetch(&t->entries_[id]);
+      return false;
     }
   };
   absl::flat_hash_set<uint32_t, IdHash, IdEq, HugePageAllocator<uint32_t>> index_;
