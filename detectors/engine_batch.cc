@@ -62,6 +62,19 @@ void Engine::Impl::ApplyDecoded(size_t i, const uint32_t* lanes, const uint64_t*
   }
 }
 
+void Engine::Impl::ReserveBatch(size_t n) {
+  if (batch_events.size() < n) {
+    batch_events.resize(n);
+    batch_hashes.resize(n);
+  }
+}
+
+bool Engine::Impl::DecodeSlot(Decoder& d, std::string_view record, size_t i, Rejection* rejection) {
+  if (!d.Decode(record, batch_events[i].get(), rejection)) return false;
+  batch_hashes[i] = DedupIndex::HashId(batch_events[i]->id());
+  return true;
+}
+
 void Engine::OfferBatch(const std::string_view* records, size_t n, const uint32_t* lanes,
                         const uint64_t* positions, bool* accepted, Rejection* rejections) {
   Impl& im = *impl_;
@@ -69,19 +82,13 @@ void Engine::OfferBatch(const std::string_view* records, size_t n, const uint32_
     im.OfferParallel(records, n, lanes, positions, accepted, rejections);
     return;
   }
-  if (im.batch_events.size() < n) {
-    im.batch_events.resize(n);
-    im.batch_hashes.resize(n);
-  }
+  im.ReserveBatch(n);
   for (size_t base = 0; base < n; base += kSerialChunk) {
     const size_t end = std::min(n, base + kSerialChunk);
     for (size_t i = base; i < end; ++i) {
       im.batch_events[i] = im.TakeEvent();
-      accepted[i] = im.decoder.Decode(records[i], im.batch_events[i].get(), &rejections[i]);
-      if (accepted[i]) {
-        im.batch_hashes[i] = DedupIndex::HashId(im.batch_events[i]->id());
-        im.dedup.Prefetch(im.batch_hashes[i]);
-      }
+      accepted[i] = im.DecodeSlot(im.decoder, records[i], i, &rejections[i]);
+      if (accepted[i]) im.dedup.Prefetch(im.batch_hashes[i]);
     }
     for (size_t i = base; i < end; ++i) im.ApplyDecoded(i, lanes, positions, accepted, rejections);
   }
@@ -89,10 +96,7 @@ void Engine::OfferBatch(const std::string_view* records, size_t n, const uint32_
 
 void Engine::Impl::OfferParallel(const std::string_view* records, size_t n, const uint32_t* lanes,
                                  const uint64_t* positions, bool* accepted, Rejection* rejections) {
-  if (batch_events.size() < n) {
-    batch_events.resize(n);
-    batch_hashes.resize(n);
-  }
+  ReserveBatch(n);
   for (size_t i = 0; i < n; ++i) batch_events[i] = TakeEvent();
   const size_t chunks = (n + kChunk - 1) / kChunk;
   std::unique_ptr<std::atomic<uint8_t>[]> state(new std::atomic<uint8_t>[chunks]);
@@ -102,8 +106,7 @@ void Engine::Impl::OfferParallel(const std::string_view* records, size_t n, cons
   auto decode = [&](size_t c, Decoder& d) {
     const size_t end = std::min(n, (c + 1) * kChunk);
     for (size_t i = c * kChunk; i < end; ++i) {
-      accepted[i] = d.Decode(records[i], batch_events[i].get(), &rejections[i]);
-      if (accepted[i]) batch_hashes[i] = DedupIndex::HashId(batch_events[i]->id());
+      accepted[i] = DecodeSlot(d, records[i], i, &rejections[i]);
     }
   };
   const std::function<void(int)> work = [&](int w) {

@@ -154,6 +154,11 @@ struct Engine::Impl final : DetectorContext {
   // this thread applies the decoded chunks in order.
   void OfferParallel(const std::string_view* records, size_t n, const uint32_t* lanes,
                      const uint64_t* positions, bool* accepted, Rejection* rejections);
+  // Makes room for n records in batch_events / batch_hashes.
+  void ReserveBatch(size_t n);
+  // Decodes `record` with `d` into batch_events[i] (and its id's hash into batch_hashes[i]);
+  // false with *rejection filled when rejected. Touches slot i only (decode workers call it).
+  bool DecodeSlot(Decoder& d, std::string_view record, size_t i, Rejection* rejection);
   std::vector<std::unique_ptr<Event>> batch_events;
   std::vector<DedupIndex::Hash> batch_hashes;
   DecodeWorkers* decode_workers = nullptr;
