@@ -20,13 +20,27 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::filesystem::path TempPath(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
+// A scratch directory for the running test, removed when the test ends.
+class ScratchDir {
+ public:
+  ScratchDir()
+      : dir_(std::filesystem::temp_directory_path() /
              ("aw-file-sink-" + std::to_string(getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::create_directories(dir);
-  return dir / name;
-}
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  std::filesystem::path Path(const std::string& name) const { return dir_ / name; }
+
+ private:
+  const std::filesystem::path dir_;
+};
 
 std::string ReadAll(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -42,7 +56,8 @@ Transition Tr(const RuleSet& rules, std::string_view rule, std::string key) {
 }
 
 TEST(FileRecordWriter, AppendsLinesAndReportsErrors) {
-  const auto path = TempPath("dead.jsonl");
+  const ScratchDir scratch;
+  const auto path = scratch.Path("dead.jsonl");
   { std::ofstream(path) << "old\n"; }
   std::unique_ptr<FileRecordWriter> w;
   ASSERT_TRUE(
@@ -79,7 +94,8 @@ TEST(FileRecordWriter, DevFullFailsAtFlush) {
 TEST(FileAlertSink, WritesTransitionLinesWithNotifyOnly) {
   auto rules = MakeRules();
   Metrics metrics("test");
-  const auto path = TempPath("alerts.jsonl");
+  const ScratchDir scratch;
+  const auto path = scratch.Path("alerts.jsonl");
   FileAlertSink::Options o;
   o.path = path.string();
   o.append = false;

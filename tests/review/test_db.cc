@@ -545,6 +545,30 @@ void StopServerAtExit() {
   if (s.server != nullptr) s.server->Stop();
 }
 
+// SQLite test databases live until the process exits (a test may reopen one by path); then
+// they and their journal files go, so repeated runs do not fill the temporary directory.
+struct SqliteFiles {
+  std::mutex mu;
+  std::vector<std::string> paths;
+};
+
+SqliteFiles& GetSqliteFiles() {
+  static SqliteFiles* files = new SqliteFiles;  // never destroyed: emptied by the atexit hook
+  return *files;
+}
+
+void RemoveSqliteFilesAtExit() {
+  SqliteFiles& f = GetSqliteFiles();
+  std::lock_guard<std::mutex> lock(f.mu);
+  for (const std::string& path : f.paths) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::error_code ec;
+      std::filesystem::remove(path + suffix, ec);
+    }
+  }
+  f.paths.clear();
+}
+
 }  // namespace
 
 std::vector<std::string> TestBackends() {
@@ -576,6 +600,12 @@ Status OpenTestDb(const std::string& backend, std::unique_ptr<SqlDb>* db, std::s
                                std::to_string(counter.fetch_add(1)) + ".sqlite"))
                            .string();
     std::filesystem::remove(path);
+    {
+      SqliteFiles& files = GetSqliteFiles();
+      std::lock_guard<std::mutex> lock(files.mu);
+      if (files.paths.empty()) std::atexit(RemoveSqliteFilesAtExit);
+      files.paths.push_back(path);
+    }
     if (where != nullptr) *where = path;
     return OpenSqliteDb(path, db);
   }
