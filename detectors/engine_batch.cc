@@ -15,6 +15,10 @@ constexpr size_t kSerialChunk = 64;
 // With workers: batches of at least kParallelMin records are split into chunks of kChunk.
 constexpr size_t kParallelMin = 256;
 constexpr size_t kChunk = 32;
+// With workers: the engine's thread requests a record's index slot this many records before
+// applying it, one request per record applied (a burst of them overflows the core's miss
+// buffers and the requests are lost).
+constexpr size_t kPrefetchAhead = 24;
 constexpr int kSpinsBeforeRelax = 2000;
 
 enum ChunkState : uint8_t { kPending = 0, kDecoded = 1, kRedo = 2 };
@@ -130,13 +134,22 @@ void Engine::Impl::OfferParallel(const std::string_view* records, size_t n, cons
     ~Join() { w->Wait(); }
   } join{workers};
   workers->Start(&work);
-  auto prefetch = [&](size_t c) {
-    const size_t end = std::min(n, (c + 1) * kChunk);
-    for (size_t i = c * kChunk; i < end; ++i) {
-      if (accepted[i]) dedup.Prefetch(batch_hashes[i]);
+  // Records [0, prefetched) have had their index slots requested (or were rejected); chunks
+  // [0, ready) are known decoded.
+  size_t prefetched = 0;
+  size_t ready = 0;
+  auto prefetch_until = [&](size_t limit) {
+    limit = std::min(limit, n);
+    while (prefetched < limit) {
+      const size_t c = prefetched / kChunk;
+      if (c >= ready) {
+        if (state[c].load(std::memory_order_acquire) != kDecoded) return;
+        ready = c + 1;
+      }
+      if (accepted[prefetched]) dedup.Prefetch(batch_hashes[prefetched]);
+      ++prefetched;
     }
   };
-  bool prefetched_next = false;
   for (size_t k = 0; k < chunks; ++k) {
     uint8_t st;
     int spins = 0;
@@ -152,13 +165,14 @@ void Engine::Impl::OfferParallel(const std::string_view* records, size_t n, cons
         spins = 0;
       }
     }
-    if (st == kRedo) decode(k, decoder);
-    if (!prefetched_next) prefetch(k);
-    // The next chunk's index slots load while this one is applied, if it is ready.
-    prefetched_next = k + 1 < chunks && state[k + 1].load(std::memory_order_acquire) == kDecoded;
-    if (prefetched_next) prefetch(k + 1);
-    const size_t end = std::min(n, (k + 1) * kChunk);
-    for (size_t i = k * kChunk; i < end; ++i) {
+    const size_t begin = k * kChunk;
+    const size_t end = std::min(n, begin + kChunk);
+    if (st == kRedo) {
+      decode(k, decoder);
+      prefetched = std::max(prefetched, end);  // not requested: the chunk was redone late
+    }
+    for (size_t i = begin; i < end; ++i) {
+      prefetch_until(i + kPrefetchAhead);
       // Decoded on another core: fetch the next events' bytes ahead.
       if (i + 2 < end) batch_events[i + 2]->PrefetchObject();
       ApplyDecoded(i, lanes, positions, accepted, rejections);
