@@ -15,6 +15,7 @@
 #      sum(abusewatch_events_total) + sum(abusewatch_events_rejected_total) == EVENTS,
 #      the same daemon with other source properties (AW_E2E_TUNED_PROPS; default librdkafka's
 #      own queued.max.messages.kbytes, 64 MiB, against the source's 256 MiB),
+#      the same daemon with `decode_threads: 1`,
 #      `abusewatch replay` of the same stream from a file (the engine alone, one lane, one
 #      thread; and again with one decode thread beside it),
 #      and two daemons in one consumer group, one partition each (scale-out by partitions).
@@ -43,6 +44,7 @@ RUNS="${AW_E2E_RUNS:-3}"
 RATE="${AW_E2E_RATE:-50000}"
 # Source properties of the second daemon row (librdkafka 2.0's default queued.min.messages,
 # 100000, leaves a consumer slower than the fetcher waiting on the next fetch; see README).
+DAEMON_EXTRA=""  # one more top-level config line for write_daemon_config
 TUNED="${AW_E2E_TUNED_PROPS:-queued.max.messages.kbytes: \"65536\"}"
 LAT_SECONDS="${AW_E2E_LAT_SECONDS:-30}"
 AW="${BUILD}/abusewatch"
@@ -148,6 +150,7 @@ write_daemon_config() { # FILE GROUP TOPIC LATENESS WEBHOOK_URL [SOURCE_PROPERTI
     fi
     echo "dead_letter: {type: file, path: $(basename "$1" .yaml)-rejects.jsonl}"
     echo "http: {listen: \"127.0.0.1:0\"}"
+    if [[ -n "${DAEMON_EXTRA}" ]]; then echo "${DAEMON_EXTRA}"; fi
   } >"$1"
 }
 
@@ -265,7 +268,7 @@ scaleout_run() { # NAME
 }
 
 if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
-  K_RAW=() K_FW=() T_RAW=() T_ADJ=() T_JOIN=() D_RAW=() D_ADJ=() D_CPU=() Q_RAW=() Q_ADJ=() Q_CPU=() P_RAW=() P1_RAW=() S_ADJ=()
+  K_RAW=() K_FW=() T_RAW=() T_ADJ=() T_JOIN=() D_RAW=() D_ADJ=() D_CPU=() Q_RAW=() Q_ADJ=() Q_CPU=() W_ADJ=() W_CPU=() P_RAW=() P1_RAW=() S_ADJ=()
   for i in $(seq 1 "${RUNS}"); do
     t0="$(now)"
     kcat -C -b "${BOOT}" -t bench-events -o beginning -e -q >/dev/null
@@ -297,6 +300,11 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
     daemon_run "daemon-tuned-${i}" "" "${TUNED}"
     Q_RAW+=("${R_RAW}") Q_ADJ+=("${R_ADJ}") Q_CPU+=("${R_CPU}")
     log "run ${i}: replay ${P_RAW[-1]} s; daemon with {${TUNED}} ${R_RAW} s (adj ${R_ADJ} s, ${R_CPU} CPU s)"
+    DAEMON_EXTRA="decode_threads: 1"
+    daemon_run "daemon-dt1-${i}"
+    DAEMON_EXTRA=""
+    W_ADJ+=("${R_ADJ}") W_CPU+=("${R_CPU}")
+    log "run ${i}: daemon with decode_threads: 1: adj ${R_ADJ} s, ${R_CPU} CPU s"
     scaleout_run "scaleout-${i}"
     S_ADJ+=("${R_ADJ}")
     log "run ${i}: two daemons, one group: adj ${R_ADJ} s, partitions ${R_SPLIT}, used ${R_BUDGET}"
@@ -305,6 +313,7 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
   mta=$(median "${T_ADJ[@]}") mdr=$(median "${D_RAW[@]}") mda=$(median "${D_ADJ[@]}")
   mdc=$(median "${D_CPU[@]}") mtj=$(median "${T_JOIN[@]}")
   mpr=$(median "${P_RAW[@]}") mqr=$(median "${Q_RAW[@]}") mqa=$(median "${Q_ADJ[@]}") mqc=$(median "${Q_CPU[@]}")
+  mwa=$(median "${W_ADJ[@]}") mwc=$(median "${W_CPU[@]}")
   echo
   echo "== throughput: ${TOTAL} events (${PAYLOAD_MB} MiB), median of ${RUNS} =="
   printf '%-44s %10s %12s\n' "pass" "seconds" "events/s"
@@ -317,14 +326,15 @@ if [[ "${AW_E2E_SKIP_THROUGHPUT:-0}" != 1 ]]; then
   printf '%-44s %10s %12s\n' "daemon (adjusted, first→all counted)" "${mda}" "$(rate "${TOTAL}" "${mda}")"
   printf '%-44s %10s %12s\n' "daemon, source {${TUNED}} (raw)" "${mqr}" "$(rate "${TOTAL}" "${mqr}")"
   printf '%-44s %10s %12s\n' "daemon, source {${TUNED}} (adjusted)" "${mqa}" "$(rate "${TOTAL}" "${mqa}")"
+  printf '%-44s %10s %12s\n' "daemon, decode_threads: 1 (adjusted)" "${mwa}" "$(rate "${TOTAL}" "${mwa}")"
   msa=$(median "${S_ADJ[@]}")
   printf '%-44s %10s %12s\n' "two daemons, one group (adjusted)" "${msa}" "$(rate "${TOTAL}" "${msa}")"
   printf '%-44s %10s %12s\n' "abusewatch replay of the same stream (file)" "${mpr}" "$(rate "${TOTAL}" "${mpr}")"
   mp1=$(median "${P1_RAW[@]}")
   printf '%-44s %10s %12s\n' "abusewatch replay, --decode-threads 1" "${mp1}" "$(rate "${TOTAL}" "${mp1}")"
-  echo "consume-only group join (start → first message): ${mtj} s; daemon CPU (user+sys): ${mdc} s, tuned ${mqc} s"
+  echo "consume-only group join (start → first message): ${mtj} s; daemon CPU (user+sys): ${mdc} s, tuned ${mqc} s, decode_threads 1 ${mwc} s"
   echo "ratio two daemons/consume-only (adjusted): $(awk -v a="${mta}" -v b="${msa}" 'BEGIN { printf "%.2f", a / b }')"
-  echo "ratio daemon/consume-only: adjusted $(awk -v a="${mta}" -v b="${mda}" 'BEGIN { printf "%.2f", a / b }'), raw $(awk -v a="${mtr}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'); tuned adjusted $(awk -v a="${mta}" -v b="${mqa}" 'BEGIN { printf "%.2f", a / b }'); daemon raw / kcat raw $(awk -v a="${mk}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'), / kcat fw100 $(awk -v a="${mf}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }')"
+  echo "ratio daemon/consume-only: adjusted $(awk -v a="${mta}" -v b="${mda}" 'BEGIN { printf "%.2f", a / b }'), raw $(awk -v a="${mtr}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'); tuned adjusted $(awk -v a="${mta}" -v b="${mqa}" 'BEGIN { printf "%.2f", a / b }'); decode_threads 1 adjusted $(awk -v a="${mta}" -v b="${mwa}" 'BEGIN { printf "%.2f", a / b }'); daemon raw / kcat raw $(awk -v a="${mk}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }'), / kcat fw100 $(awk -v a="${mf}" -v b="${mdr}" 'BEGIN { printf "%.2f", a / b }')"
   echo "daemon processing (last run's /metrics):"
   grep -E '^abusewatch_event_processing_seconds_(sum|count)|^abusewatch_events_rejected_total' \
     "${WORK}/daemon-${RUNS}.metrics" | sed 's/^/  /' || true
