@@ -2,12 +2,53 @@
 // with decode workers exactly OfferBatch without them.
 #include <gmock/gmock.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <random>
 #include <thread>
 
 #include "tests/detectors/engine_test_util.h"
+
+// Allocation failure injection: in a thread whose t_alloc_budget is >= 0, that many more
+// allocations succeed and the next ones fail (std::bad_alloc; counted). Every non-aligned form
+// of operator new and delete is replaced, so that each allocation and its release meet in
+// malloc and free (the sanitizers check that they match).
+namespace {
+thread_local int t_alloc_budget = -1;
+std::atomic<int> g_failed_allocs{0};
+
+void* AllocOrFail(std::size_t n) {
+  if (t_alloc_budget == 0) {
+    g_failed_allocs.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  if (t_alloc_budget > 0) --t_alloc_budget;
+  return std::malloc(n == 0 ? 1 : n);
+}
+}  // namespace
+
+// None inlined: GCC would see free() of a pointer from malloc() behind operator new
+// (-Wmismatched-new-delete).
+[[gnu::noinline]] void* operator new(std::size_t n) {
+  if (void* p = AllocOrFail(n)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void* operator new[](std::size_t n) { return operator new(n); }
+[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return AllocOrFail(n);
+}
+[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return AllocOrFail(n);
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace abusewatch::testing {
 namespace {
@@ -48,18 +89,30 @@ struct Outcome {
 
 // Decode workers for tests. kInline: Start() runs every worker to the end before returning
 // (the workers decode everything); kDeferred: the workers run only in Wait() (the engine's
-// thread decodes everything); kThreads: real threads, racing the engine's thread.
+// thread decodes everything); kThreads: real threads, racing the engine's thread. In kInline
+// and kThreads the workers' allocations fail after `alloc_budget` of them when that is >= 0.
 class TestWorkers final : public DecodeWorkers {
  public:
   enum Mode { kInline, kDeferred, kThreads };
-  TestWorkers(Mode mode, int size) : mode_(mode), size_(size) {}
+  TestWorkers(Mode mode, int size, int alloc_budget = -1)
+      : mode_(mode), size_(size), alloc_budget_(alloc_budget) {}
   int size() const override { return size_; }
   void Start(const std::function<void(int)>* work) override {
     ++starts;
     work_ = work;
     for (int w = 0; w < size_; ++w) {
-      if (mode_ == kInline) (*work)(w);
-      if (mode_ == kThreads) threads_.emplace_back([work, w] { (*work)(w); });
+      if (mode_ == kInline) {
+        t_alloc_budget = alloc_budget_;  // for the worker's run only, not the engine's
+        (*work)(w);
+        t_alloc_budget = -1;
+      }
+      if (mode_ == kThreads) {
+        threads_.emplace_back([work, w, budget = alloc_budget_] {
+          t_alloc_budget = budget;
+          (*work)(w);  // must not throw, out of memory or not
+          t_alloc_budget = -1;
+        });
+      }
     }
   }
   void Wait() override {
@@ -76,6 +129,7 @@ class TestWorkers final : public DecodeWorkers {
  private:
   Mode mode_;
   int size_;
+  int alloc_budget_;
   const std::function<void(int)>* work_ = nullptr;
   std::vector<std::thread> threads_;
 };
@@ -214,6 +268,35 @@ TEST(EngineBatchTest, DecodeWorkersEqualOfferOneByOne) {
   TestWorkers workers(TestWorkers::kThreads, 2);
   std::mt19937_64 rng(11);
   EXPECT_TRUE(Feed(rules, lines, &rng, &workers, 1000) == one_by_one);
+}
+
+// A worker that runs out of memory partway through a chunk hands the chunk back (the engine's
+// thread decodes it again) and stops; the engine's thread decodes the rest. Nothing changes,
+// and the worker's decoder still works in the next batch. Inline workers fail at the same
+// allocation in every run; real threads race, so only their sum must have failed somewhere.
+TEST(EngineBatchTest, WorkerOutOfMemoryChangesNothing) {
+  const std::vector<std::string> lines = TestLines();
+  std::shared_ptr<const RuleSet> rules;
+  ASSERT_TRUE(RuleSet::Compile(MixedConfig(), &rules).ok());
+  std::mt19937_64 rng(5);
+  const Outcome plain = Feed(rules, lines, &rng, nullptr, 900);
+  for (auto mode : {TestWorkers::kInline, TestWorkers::kThreads}) {
+    const int mode_before = g_failed_allocs.load();
+    for (int budget : {0, 1, 5, 40, 400}) {
+      for (int size : {1, 2}) {
+        const int failed_before = g_failed_allocs.load();
+        TestWorkers workers(mode, size, budget);
+        std::mt19937_64 again(5);
+        EXPECT_TRUE(Feed(rules, lines, &again, &workers, 900) == plain)
+            << "mode " << mode << " budget " << budget << " workers " << size;
+        if (mode == TestWorkers::kInline) {
+          EXPECT_GT(g_failed_allocs.load(), failed_before)
+              << "budget " << budget << ": no allocation failed, the redo path did not run";
+        }
+      }
+    }
+    EXPECT_GT(g_failed_allocs.load(), mode_before) << "mode " << mode;
+  }
 }
 
 }  // namespace
