@@ -28,7 +28,8 @@ struct MockCluster {
   rd_kafka_t* rk = nullptr;  // owns the cluster's thread
   rd_kafka_mock_cluster_t* mc = nullptr;
   std::string bootstrap;
-  bool Start(int brokers) {
+  // `brokers` brokers and `topic` with `partitions` partitions, each on `replicas` of them.
+  bool Start(int brokers, const std::string& topic, int partitions, int replicas) {
     char errstr[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
@@ -36,7 +37,8 @@ struct MockCluster {
     mc = rd_kafka_mock_cluster_new(rk, brokers);
     if (mc == nullptr) return false;
     bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
-    return true;
+    return rd_kafka_mock_topic_create(mc, topic.c_str(), partitions, replicas) ==
+           RD_KAFKA_RESP_ERR_NO_ERROR;
   }
   ~MockCluster() {
     if (mc != nullptr) rd_kafka_mock_cluster_destroy(mc);
@@ -54,9 +56,7 @@ TEST(KafkaSourceMockTest, EndOfPartitionIdlesOnlyAfterIdleTimeout) {
   const std::string topic = "aw-mock-eof";
   const std::string group = "aw-mock-eof-group";
   MockCluster cluster;
-  ASSERT_TRUE(cluster.Start(1));
-  ASSERT_EQ(rd_kafka_mock_topic_create(cluster.mc, topic.c_str(), kPartitions, 1),
-            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(cluster.Start(1, topic, kPartitions, 1));
 
   KafkaSource::Options o = BaseOptions(cluster.bootstrap, group, topic);
   o.idle_timeout = kIdleTimeout;
@@ -64,8 +64,7 @@ TEST(KafkaSourceMockTest, EndOfPartitionIdlesOnlyAfterIdleTimeout) {
   std::unique_ptr<KafkaSource> source;
   ASSERT_TRUE(KafkaSource::Create(o, nullptr, &source).ok());
   Driver d(source.get());
-  auto deadline = Clock::now() + seconds(30);
-  while (Clock::now() < deadline && d.partition_of_lane.size() < kPartitions) d.Step();
+  d.AwaitLanes(kPartitions, seconds(30));
   ASSERT_EQ(d.partition_of_lane.size(), static_cast<size_t>(kPartitions));
 
   // One Step(); notes when each partition delivered and when its lane went idle.
@@ -111,7 +110,7 @@ TEST(KafkaSourceMockTest, EndOfPartitionIdlesOnlyAfterIdleTimeout) {
   ASSERT_EQ(delivery.delivered.load(), produced);
 
   // Then silence: every lane goes idle, idle_timeout after its last record.
-  deadline = Clock::now() + seconds(20);
+  auto deadline = Clock::now() + seconds(20);
   auto idle_after_last = [&](int32_t p) {
     return last_record.count(p) != 0 && !idle_at[p].empty() && idle_at[p].back() > last_record[p];
   };
@@ -145,9 +144,7 @@ TEST(KafkaSourceMockTest, FaultsLoseNothingAndRepeatNothing) {
   const std::string topic = "aw-mock";
   const std::string group = "aw-mock-group";
   MockCluster cluster;
-  ASSERT_TRUE(cluster.Start(3));
-  ASSERT_EQ(rd_kafka_mock_topic_create(cluster.mc, topic.c_str(), kPartitions, 3),
-            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(cluster.Start(3, topic, kPartitions, 3));
   // Fixed leaders (partition p on broker p+1) and coordinator (broker 1).
   for (int p = 0; p < kPartitions; ++p) {
     rd_kafka_mock_partition_set_leader(cluster.mc, topic.c_str(), p, p + 1);
@@ -160,8 +157,7 @@ TEST(KafkaSourceMockTest, FaultsLoseNothingAndRepeatNothing) {
   ASSERT_TRUE(KafkaSource::Create(o, nullptr, &source).ok());
   Driver d(source.get());
   // Join the group before producing (the mock keeps little data).
-  auto deadline = Clock::now() + seconds(30);
-  while (Clock::now() < deadline && d.partition_of_lane.size() < kPartitions) d.Step();
+  d.AwaitLanes(kPartitions, seconds(30));
   ASSERT_EQ(d.partition_of_lane.size(), static_cast<size_t>(kPartitions));
 
   // Producer thread: ~10 s of paced keyed messages.
@@ -219,7 +215,7 @@ TEST(KafkaSourceMockTest, FaultsLoseNothingAndRepeatNothing) {
   size_t next_fault = 0;
   const auto t0 = Clock::now();
   auto next_commit = Clock::now();
-  deadline = Clock::now() + seconds(50);
+  auto deadline = Clock::now() + seconds(50);
   int commit_failures = 0;
   while (Clock::now() < deadline) {
     const auto now = Clock::now();

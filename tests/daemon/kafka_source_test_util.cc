@@ -111,6 +111,11 @@ size_t Driver::Step(milliseconds timeout, size_t max) {
   return records.size();
 }
 
+void Driver::AwaitLanes(size_t lanes, milliseconds timeout) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline && partition_of_lane.size() < lanes) Step();
+}
+
 bool Driver::AllIdle(size_t lanes) const {
   if (partition_of_lane.size() != lanes) return false;
   for (const auto& [lane, p] : partition_of_lane) {

@@ -61,6 +61,9 @@ class Driver {
   // One Poll(); returns the records taken.
   size_t Step(milliseconds timeout = milliseconds(100), size_t max = 4096);
 
+  // Steps until `lanes` lanes are open or `timeout` has passed (the group joined).
+  void AwaitLanes(size_t lanes, milliseconds timeout);
+
   // True when exactly `lanes` lanes are open and all of them are kIdle.
   bool AllIdle(size_t lanes) const;
 
