@@ -13,7 +13,9 @@
 
 #include "config/config_loader.h"
 #include "daemon/gen/generator.h"
+#include "detectors/dedup.h"
 #include "detectors/engine.h"
+#include "detectors/state_codec.h"
 
 namespace abusewatch {
 namespace {
@@ -197,6 +199,32 @@ void BM_LaneSkew(benchmark::State& state) {
       static_cast<int64_t>(state.iterations() * (lanes_lines[0].size() + lanes_lines[1].size())));
 }
 BENCHMARK(BM_LaneSkew)->Arg(0)->Arg(4096)->Arg(16384)->Unit(benchmark::kMillisecond);
+
+// Restoring the dedup ids of a checkpoint: one full record of N ids (SaveAll) into a fresh
+// index, as Engine::Restore does after a restart.
+void BM_DedupLoad(benchmark::State& state) {
+  const int64_t t0 = 1'700'000'000'000;
+  const auto n = static_cast<int64_t>(state.range(0));
+  std::string record;
+  {
+    DedupIndex source;
+    for (int64_t i = 0; i < n; ++i) {
+      source.InsertIfNew(DedupIndex::HashId("ev-" + std::to_string(i)), t0 + i, 0);
+    }
+    int64_t max_ts = 0;
+    StateEncoder out(&record);
+    source.SaveAll(&out, &max_ts);
+  }
+  for (auto _ : state) {
+    DedupIndex index;
+    StateDecoder in(record);
+    index.Load(&in);
+    if (!in.ok() || index.size() != static_cast<size_t>(n)) std::abort();
+    benchmark::DoNotOptimize(index.capacity());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_DedupLoad)->Arg(1'000'000)->Arg(8'000'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace abusewatch

@@ -145,8 +145,17 @@ void DedupIndex::SaveAll(StateEncoder* out, int64_t* max_ts) {
   journal_.clear();
 }
 
+void DedupIndex::Reserve(uint64_t n) {
+  size_t capacity = slots_.size();
+  while (n * 10 > capacity * 5) capacity *= 2;
+  if (capacity != slots_.size()) Rebuild(capacity, INT64_MIN);
+}
+
 void DedupIndex::Load(StateDecoder* in) {
+  // n is bounded by the record's bytes (16 per entry), so reserving for it is safe even when
+  // the record turns out to be malformed further on.
   const uint64_t n = in->Count(16);
+  if (in->ok()) Reserve(size_ + n);
   for (uint64_t i = 0; i < n && in->ok(); ++i) {
     Slot e;
     e.a = in->Fixed64();

@@ -48,7 +48,8 @@ class DedupIndex {
   void SaveJournal(StateEncoder* out, int64_t* max_ts);
   // Writes every entry with ts >= floor (and empties the journal); *max_ts as above.
   void SaveAll(StateEncoder* out, int64_t* max_ts);
-  // Adds the entries SaveJournal()/SaveAll() wrote; fails `in` on malformed input.
+  // Adds the entries SaveJournal()/SaveAll() wrote; fails `in` on malformed input. The table
+  // is sized for the record's entry count first: one rebuild at most per record.
   void Load(StateDecoder* in);
   size_t capacity() const { return slots_.size(); }
 
@@ -71,6 +72,8 @@ class DedupIndex {
   size_t Find(const Slot& key) const;  // index of the key's slot or of the empty slot ending it
   // Into a new table of `capacity` slots (growing), keeping entries with ts >= floor.
   void Rebuild(size_t capacity, int64_t floor);
+  // Grows the table (keeping every entry) until `n` entries fit at load <= 0.5.
+  void Reserve(uint64_t n);
   // Drops entries with ts < floor in place (no allocation), O(capacity).
   void Sweep(int64_t floor);
   // Rebuild/Sweep step: puts `s` (not in the table) at its place unless ts < floor.

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "detectors/dedup.h"
+#include "detectors/state_codec.h"
 
 namespace abusewatch {
 namespace {
@@ -121,6 +122,52 @@ TEST(DedupIndexTest, GrowthKeepsEveryId) {
   for (int i = 0; i < 100'000; i += 7) {
     ASSERT_FALSE(index.InsertIfNew(DedupIndex::HashId("g-" + std::to_string(i)), kT0 + i, floor));
   }
+}
+
+TEST(DedupIndexTest, LoadSizesTheTableForTheRecord) {
+  // A checkpoint's ids (a full record, then a journal of later ones) loaded into a fresh
+  // index: every id comes back with its time, and the table is as large as growth would have
+  // made it (the smallest power of two at load <= 0.5), sized before the entries go in.
+  const int64_t floor = kT0 - 730LL * 86'400'000;
+  DedupIndex source;
+  source.EnableJournal();
+  for (int i = 0; i < 60'000; ++i) {
+    source.InsertIfNew(DedupIndex::HashId("l-" + std::to_string(i)), kT0 + i, floor);
+  }
+  std::string full, journal;
+  int64_t max_ts = 0;
+  StateEncoder full_out(&full);
+  source.SaveAll(&full_out, &max_ts);
+  for (int i = 60'000; i < 100'000; ++i) {
+    source.InsertIfNew(DedupIndex::HashId("l-" + std::to_string(i)), kT0 + i, floor);
+  }
+  StateEncoder journal_out(&journal);
+  source.SaveJournal(&journal_out, &max_ts);
+  EXPECT_EQ(max_ts, kT0 + 99'999);
+
+  DedupIndex restored;
+  for (const std::string* record : {&full, &journal}) {
+    StateDecoder in(*record);
+    restored.Load(&in);
+    ASSERT_TRUE(in.Finish("dedup").ok());
+  }
+  EXPECT_EQ(restored.size(), 100'000u);
+  EXPECT_EQ(restored.capacity(), 262'144u);  // 2^18: 100 000 / 2^17 > 0.5
+  for (int i = 0; i < 100'000; i += 3) {
+    const DedupIndex::Hash h = DedupIndex::HashId("l-" + std::to_string(i));
+    ASSERT_TRUE(restored.Seen(h, kT0 + i)) << i;  // its time came back, not an earlier one
+    ASSERT_FALSE(restored.Seen(h, kT0 + i + 1)) << i;
+  }
+  EXPECT_FALSE(restored.Seen(DedupIndex::HashId("l-100000"), floor));
+
+  // A record cut short claims more entries than its bytes hold: refused before anything is
+  // loaded or reserved.
+  DedupIndex partial;
+  StateDecoder cut(std::string_view(full).substr(0, full.size() / 2));
+  partial.Load(&cut);
+  EXPECT_FALSE(cut.ok());
+  EXPECT_EQ(partial.size(), 0u);
+  EXPECT_EQ(partial.capacity(), 1024u);
 }
 
 }  // namespace
