@@ -167,7 +167,7 @@ void MakeStream(const std::string& name, const std::string& gen_args, Stream* s)
   std::string error;
   testing::KafkaBroker* broker = testing::SharedKafkaBroker(&error);
   ASSERT_NE(broker, nullptr) << error;
-  const std::string id = std::to_string(getpid());
+  const std::string id = testing::UniqueId();
   s->brokers = broker->bootstrap();
   s->topic = "aw-" + name + "-" + id;
   s->group = "aw-" + name + "-group-" + id;

@@ -140,7 +140,7 @@ TEST(KafkaDaemonTest, ReloadWithNewRulesKeepsIdlePartitionsIdle) {
   std::string error;
   testing::KafkaBroker* broker = testing::SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string b = broker->bootstrap(), id = std::to_string(getpid());
+  const std::string b = broker->bootstrap(), id = testing::UniqueId();
   const std::string events = "aw-rl-" + id;
   ASSERT_TRUE(broker->CreateTopic(events, 2, &error)) << error;
   const fs::path dir = fs::temp_directory_path() / ("aw-kr-" + id);
@@ -216,7 +216,7 @@ TEST(KafkaDaemonTest, TransitionsEqualReplayAndOffsetsCommitWhereProcessingStopp
   std::string error;
   testing::KafkaBroker* broker = testing::SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string b = broker->bootstrap(), id = std::to_string(getpid());
+  const std::string b = broker->bootstrap(), id = testing::UniqueId();
   const std::string events = "aw-ev-" + id, alerts = "aw-al-" + id, rejects = "aw-dl-" + id;
   const std::string group = "aw-daemon-" + id;
   ASSERT_TRUE(broker->CreateTopic(events, kPartitions, &error)) << error;

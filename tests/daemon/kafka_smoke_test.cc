@@ -74,7 +74,7 @@ TEST(KafkaSmokeTest, KeyedMessagesArriveOnceInKeyOrderAndOffsetsAreCommitted) {
   std::string error;
   KafkaBroker* broker = SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string topic = "aw-smoke-" + std::to_string(getpid());
+  const std::string topic = "aw-smoke-" + testing::UniqueId();
   ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
   const auto t_topic = std::chrono::steady_clock::now();
 

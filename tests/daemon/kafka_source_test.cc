@@ -137,7 +137,7 @@ TEST(KafkaSourceTest, RealBrokerEachRecordOnceInPartitionOrderAndResumeFromCommi
   std::string error;
   KafkaBroker* broker = SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string topic = "aw-ksrc-" + std::to_string(getpid());
+  const std::string topic = "aw-ksrc-" + testing::UniqueId();
   ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
 
   Delivery delivery;
@@ -264,7 +264,7 @@ TEST(KafkaSourceTest, RealBrokerOversizedAndTombstoneRecords) {
   std::string error;
   KafkaBroker* broker = SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string topic = "aw-ksrc-big-" + std::to_string(getpid());
+  const std::string topic = "aw-ksrc-big-" + testing::UniqueId();
   ASSERT_TRUE(broker->CreateTopic(topic, 1, &error)) << error;
   Delivery delivery;
   rd_kafka_t* producer = MakeProducer(broker->bootstrap(), &delivery);
@@ -340,7 +340,7 @@ TEST(KafkaSourceTest, RealBrokerResumesAtStartCursorsNotCommittedOffsets) {
   std::string error;
   KafkaBroker* broker = SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string topic = "aw-ksrc-cursor-" + std::to_string(getpid());
+  const std::string topic = "aw-ksrc-cursor-" + testing::UniqueId();
   ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
   ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition);
   const std::string group = topic + "-group";
@@ -448,7 +448,7 @@ TEST(KafkaSourceTest, RealBrokerPartitionsWithoutCursorStartAtBeginningBesideABa
   std::string error;
   KafkaBroker* broker = SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string topic = "aw-ksrc-begin-" + std::to_string(getpid());
+  const std::string topic = "aw-ksrc-begin-" + testing::UniqueId();
   ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
   // Event-sized records (~250 bytes): a partition's backlog spans many fetches.
   ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition, 240);
@@ -501,7 +501,7 @@ TEST(KafkaSourceTest, RealBrokerStartCursorLaneConflicts) {
   std::string error;
   KafkaBroker* broker = SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string topic = "aw-ksrc-lanes-" + std::to_string(getpid());
+  const std::string topic = "aw-ksrc-lanes-" + testing::UniqueId();
   ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
   ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition);
 
@@ -550,7 +550,7 @@ TEST(KafkaSourceTest, RealBrokerReassignedPartitionResumesFromSessionNotStartCur
   std::string error;
   KafkaBroker* broker = SharedKafkaBroker(&error);
   if (broker == nullptr) FAIL() << error;
-  const std::string topic = "aw-ksrc-reassign-" + std::to_string(getpid());
+  const std::string topic = "aw-ksrc-reassign-" + testing::UniqueId();
   ASSERT_TRUE(broker->CreateTopic(topic, kPartitions, &error)) << error;
   ProducePerPartition(broker->bootstrap(), topic, kPartitions, kPerPartition);
   const std::string group = topic + "-g";

@@ -174,7 +174,7 @@ KafkaBroker* Broker() {
 TEST(KafkaAlertSink, TransitionsKeyedByGroupKeyInPerKeyOrder) {
   KafkaBroker* broker = Broker();
   ASSERT_NE(broker, nullptr);
-  const std::string topic = "aw-alerts-" + std::to_string(getpid());
+  const std::string topic = "aw-alerts-" + testing::UniqueId();
   std::string error;
   ASSERT_TRUE(broker->CreateTopic(topic, 3, &error)) << error;
 
@@ -232,7 +232,7 @@ TEST(KafkaAlertSink, TransitionsKeyedByGroupKeyInPerKeyOrder) {
 TEST(KafkaAlertSink, NotifyOnlySendsNotifyingRulesOnly) {
   KafkaBroker* broker = Broker();
   ASSERT_NE(broker, nullptr);
-  const std::string topic = "aw-alerts-notify-" + std::to_string(getpid());
+  const std::string topic = "aw-alerts-notify-" + testing::UniqueId();
   std::string error;
   ASSERT_TRUE(broker->CreateTopic(topic, 1, &error)) << error;
   auto rules = MakeRules();
@@ -271,7 +271,7 @@ std::string TestAccountOf(const std::string& line) {
 TEST(GenToKafka, ProducesExactlyNMessagesKeyedByAccount) {
   KafkaBroker* broker = Broker();
   ASSERT_NE(broker, nullptr);
-  const std::string topic = "aw-gen-" + std::to_string(getpid());
+  const std::string topic = "aw-gen-" + testing::UniqueId();
   std::string error;
   ASSERT_TRUE(broker->CreateTopic(topic, 3, &error)) << error;
   const auto dir = std::filesystem::temp_directory_path() / ("aw-gen-kafka-" + topic);

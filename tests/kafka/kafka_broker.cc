@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -168,6 +169,35 @@ void StopSharedAtExit() {
 
 }  // namespace
 
+std::unique_ptr<KafkaBroker> KafkaBroker::Borrow(const std::string& dir) {
+  std::string bootstrap = ReadFile(dir + "/bootstrap");
+  while (!bootstrap.empty() && (bootstrap.back() == '\n' || bootstrap.back() == ' ')) {
+    bootstrap.pop_back();
+  }
+  std::string error = "no " + dir + "/bootstrap (the fixture did not start a broker)";
+  if (!bootstrap.empty()) {
+    KafkaHandle client = NewClient(bootstrap, &error);
+    if (client != nullptr &&
+        WaitForMetadata(client.get(), "", 0, std::chrono::seconds(10), &error)) {
+      std::fprintf(stderr, "[kafka] using the ctest run's broker on %s (dir %s)\n",
+                   bootstrap.c_str(), dir.c_str());
+      return std::unique_ptr<KafkaBroker>(new KafkaBroker(dir, bootstrap, /*owned=*/false));
+    }
+  }
+  std::fprintf(stderr, "[kafka] the ctest run's broker is not usable (%s): starting one\n",
+               error.c_str());
+  return nullptr;
+}
+
+std::string UniqueId() {
+  static std::atomic<uint64_t> counter{0};
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  return std::to_string(getpid()) + "-" + std::to_string(us) + "-" +
+         std::to_string(counter.fetch_add(1));
+}
+
 std::string KafkaBrokerScript() {
   return std::string(ABUSEWATCH_SOURCE_DIR) + "/tests/kafka/kafka_broker.sh";
 }
@@ -219,7 +249,7 @@ std::unique_ptr<KafkaBroker> KafkaBroker::Start(std::string* error) {
     return nullptr;
   }
 
-  std::unique_ptr<KafkaBroker> broker(new KafkaBroker(dir, bootstrap));
+  std::unique_ptr<KafkaBroker> broker(new KafkaBroker(dir, bootstrap, /*owned=*/true));
   // The script checked metadata with kcat when installed; check through librdkafka as well.
   std::string md_error;
   KafkaHandle client = NewClient(bootstrap, &md_error);
@@ -238,6 +268,7 @@ std::unique_ptr<KafkaBroker> KafkaBroker::Start(std::string* error) {
 }
 
 KafkaBroker::~KafkaBroker() {
+  if (!owned_) return;  // the ctest fixture stops it
   std::string error;
   if (!Stop(&error)) std::fprintf(stderr, "[kafka] %s\n", error.c_str());
   if (std::getenv("AW_KAFKA_KEEP_DIR") == nullptr) {
@@ -249,6 +280,10 @@ KafkaBroker::~KafkaBroker() {
 }
 
 bool KafkaBroker::Stop(std::string* error) {
+  if (!owned_) {
+    *error = "the broker of " + dir_ + " is the ctest run's (other tests use it): not stopped";
+    return false;
+  }
   if (stopped_) return true;
   stopped_ = true;
   const std::string log = dir_ + "/stop.log";
@@ -321,6 +356,9 @@ KafkaBroker* SharedKafkaBroker(std::string* error) {
   std::lock_guard<std::mutex> lock(s.mu);
   if (!s.tried) {
     s.tried = true;
+    const char* fixture = std::getenv("AW_KAFKA_FIXTURE_DIR");
+    if (fixture != nullptr && *fixture != '\0') s.broker = KafkaBroker::Borrow(fixture);
+    if (s.broker != nullptr) return s.broker.get();
     s.broker = KafkaBroker::Start(&s.error);
     if (s.broker != nullptr) std::atexit(StopSharedAtExit);
   }

@@ -43,21 +43,38 @@ class KafkaBroker {
   // The last `lines` lines of broker.log, for failure messages.
   std::string LogTail(int lines = 40) const;
 
-  // Stops the broker now (idempotent); false with a message if the script failed.
+  // Stops the broker now (idempotent); false with a message if the script failed, or if the
+  // broker is the ctest run's (borrowed: other tests use it).
   bool Stop(std::string* error);
 
+  // Whether this is the ctest run's broker (SharedKafkaBroker), which outlives this object.
+  bool borrowed() const { return !owned_; }
+
  private:
-  KafkaBroker(std::string dir, std::string bootstrap)
-      : dir_(std::move(dir)), bootstrap_(std::move(bootstrap)) {}
+  KafkaBroker(std::string dir, std::string bootstrap, bool owned)
+      : dir_(std::move(dir)), bootstrap_(std::move(bootstrap)), owned_(owned) {}
+  friend KafkaBroker* SharedKafkaBroker(std::string* error);
+  // The ctest fixture's broker under `dir`, if it runs and answers; nullptr (with a note on
+  // stderr) otherwise.
+  static std::unique_ptr<KafkaBroker> Borrow(const std::string& dir);
 
   std::string dir_;
   std::string bootstrap_;
+  bool owned_;
   bool stopped_ = false;
 };
 
-// One broker per test process, started on first use and stopped at exit. A start failure is
-// remembered: later calls return nullptr at once with the same message.
+// One broker per test process, and under ctest one per run: when AW_KAFKA_FIXTURE_DIR names
+// the directory of the fixture's broker (tests/kafka/kafka_fixture.sh) and that broker
+// answers, it is borrowed; otherwise one is started on first use and stopped at exit. A start
+// failure is remembered: later calls return nullptr at once with the same message. Tests that
+// share a broker must name their topics and groups with UniqueId().
 KafkaBroker* SharedKafkaBroker(std::string* error);
+
+// A name part that no other test process uses, in this run or an earlier one against the same
+// broker: the process id (which repeats: pid_max may be 32 768), the wall clock in
+// microseconds and a per-process counter.
+std::string UniqueId();
 
 // Optional: a GoogleTest environment that starts the shared broker before the first test and
 // stops it after the last one. Register it in a main() with
