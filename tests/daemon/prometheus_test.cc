@@ -15,11 +15,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -37,7 +32,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <utility>  // before any Boost header (Boost 1.74 + GCC 12 + C++20)
+#include <utility>
 #include <vector>
 
 #include "detectors/timeutil.h"

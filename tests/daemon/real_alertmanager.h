@@ -1,5 +1,5 @@
 // Test helpers: a REAL Alertmanager (Debian package prometheus-alertmanager) on a free loopback
-// port with a temporary storage directory, and a Beast HTTP GET. For tests in tests/daemon.
+// port with a temporary storage directory (HTTP through test_http.h). For tests in tests/daemon.
 #ifndef ABUSEWATCH_TESTS_DAEMON_REAL_ALERTMANAGER_H_
 #define ABUSEWATCH_TESTS_DAEMON_REAL_ALERTMANAGER_H_
 
@@ -12,62 +12,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
-#include <utility>  // before any Boost header (Boost 1.74 + GCC 12 + C++20)
+#include <utility>
 #include <vector>
+
+#include "tests/daemon/test_http.h"
 
 extern char** environ;
 
 namespace abusewatch::test {
 
 using std::chrono::milliseconds;
-
-struct HttpResult {
-  int status = -1;
-  std::string body;
-};
-
-// GET http://127.0.0.1:port/target (10 s limit, bodies up to 64 MiB). With `trim`, trailing
-// newlines are removed from the body. Status -1 when the request failed.
-inline HttpResult HttpGet(uint16_t port, const std::string& target, bool trim = true) {
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  HttpResult out;
-  try {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::connection, "close");
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64u << 20);
-    http::read(stream, buf, parser);
-    out.status = static_cast<int>(parser.get().result_int());
-    out.body = parser.get().body();
-    while (trim && !out.body.empty() && (out.body.back() == '\n' || out.body.back() == '\r')) {
-      out.body.pop_back();
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  } catch (const std::exception&) {
-    out.status = -1;
-  }
-  return out;
-}
 
 inline uint16_t FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <utility>  // before any Boost header (Boost 1.74 + GCC 12 + C++20)
+#include <utility>
 #include <vector>
 
 #include "tests/daemon/real_alertmanager.h"
@@ -18,32 +18,6 @@
 
 namespace abusewatch::deploy_test {
 namespace {
-
-// HTTP POST of a JSON body on loopback; the status, or -1.
-int HttpPostJson(uint16_t port, const std::string& target, const std::string& body) {
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  try {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::connection, "close");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    return static_cast<int>(res.result_int());
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
 
 TEST(DeployAlertmanagerFiles, AmtoolChecksConfigAndRoutes) {
   const std::string amtool = Which("amtool");
@@ -114,7 +88,7 @@ TEST(DeployAlertmanagerFiles, CaseInhibitsItsAccountsWarningsInRealAlertmanager)
                            alert("art11_1_service_after_notice", "critical", "acct-1", "art11.1") +
                            "," + alert("art12_2_settlement", "warning", "acct-2", "art12.1.2") +
                            "]";
-  ASSERT_EQ(HttpPostJson(port, "/api/v2/alerts", body), 200);
+  ASSERT_EQ(test::HttpPostJson(port, "/api/v2/alerts", body), 200);
   // GET /api/v2/alerts: each alert with status.state active | suppressed and inhibitedBy.
   std::map<std::string, std::string> state;  // "<alertname>/<account>" -> state
   auto load = [&] {
