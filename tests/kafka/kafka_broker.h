@@ -47,9 +47,6 @@ class KafkaBroker {
   // broker is the ctest run's (borrowed: other tests use it).
   bool Stop(std::string* error);
 
-  // Whether this is the ctest run's broker (SharedKafkaBroker), which outlives this object.
-  bool borrowed() const { return !owned_; }
-
  private:
   KafkaBroker(std::string dir, std::string bootstrap, bool owned)
       : dir_(std::move(dir)), bootstrap_(std::move(bootstrap)), owned_(owned) {}
