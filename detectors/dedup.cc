@@ -172,8 +172,7 @@ void DedupIndex::Load(StateDecoder* in) {
     } else if (TimeOf(e) > TimeOf(s)) {
       s.b = e.b;
     }
-    oldest_ = std::min(oldest_, TimeOf(e));
-    if (size_ * 10 > slots_.size() * 5) Rebuild(slots_.size() * 2, INT64_MIN);
+    oldest_ = std::min(oldest_, TimeOf(e));  // no growth check: Reserve made room for all n
   }
 }
 

@@ -21,8 +21,7 @@ case "$1" in
     # This script's parent is ctest: the broker lives as long as the ctest run.
     if ! AW_KAFKA_OWNER_PID="${PPID}" AW_KAFKA_OWNER_CLEANUP=1 bash "${BROKER}" start "${dir}"; then
       echo "kafka_fixture: no shared broker; each Kafka test starts its own" >&2
-      bash "${BROKER}" stop "${dir}" >/dev/null 2>&1
-      rm -f "${dir}/bootstrap"
+      bash "${BROKER}" stop "${dir}" >/dev/null 2>&1  # also removes DIR/bootstrap
     fi
     exit 0
     ;;
